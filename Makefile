@@ -1,0 +1,65 @@
+# hyperviz: `make lab` opens the course, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+TORCH_VERSION ?= 2.13.0
+CHROMIUM ?= /usr/bin/chromium
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CUDA_CHECK := import sys, torch; v = torch.version.cuda; sys.exit(f"a CUDA build of torch was \
+  installed: torch {torch.__version__}, CUDA {v}; run make clean, then install a CPU build" if v else 0)
+
+.PHONY: install lab test test-unit test-notebooks test-browser notebooks bench lint clean
+
+install: $(STAMP)
+
+# Pinned torch first (a CPU wheel on our machines and CI), so that `pip install -e .`
+# finds torch already satisfied and never pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "torch==$(TORCH_VERSION)"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -c '$(CUDA_CHECK)'
+	touch $@
+
+lab: install
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+	  notebooks/00_how_to_use.ipynb
+
+test: test-unit test-notebooks test-browser
+
+test-unit: install
+	$(PY) -m pytest
+
+# Strict nbval (outputs are compared). Exit code 5 = no notebook collected yet: not a failure.
+test-notebooks: install
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  notebooks/ || [ $$? = 5 ]
+
+# Needs Chromium: apt-get installs it when we are root; otherwise skip with a warning.
+# Exit code 5 = no browser test collected yet: not a failure.
+test-browser: install
+	@set -e; if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    set -x; apt-get update; DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else \
+	    echo "WARNING: $(CHROMIUM) is missing and we are not root:" \
+	      "SKIPPING the browser tests (run 'apt-get install chromium' as root)." >&2; \
+	    exit 0; \
+	  fi; \
+	fi; \
+	set -x; CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m browser || [ $$? = 5 ]
+
+notebooks: install
+	$(PY) scripts/execute_notebooks.py $(NB)
+
+bench: install
+	$(PY) scripts/benchmark.py
+
+lint: install
+	$(VENV)/bin/ruff check hyperviz tests scripts
+	$(VENV)/bin/ruff format --check hyperviz tests scripts
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache artifacts .bench
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

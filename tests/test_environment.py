@@ -1,0 +1,78 @@
+"""environment.yml (conda-forge, Binder), binder/ and pyproject.toml must agree."""
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import yaml  # PyYAML comes with jupyterlab (via jupyter-events)
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+ENV = yaml.safe_load((ROOT / "environment.yml").read_text())
+CONDA_TO_PIP = {"pytorch-cpu": "torch", "pytorch": "torch"}
+
+
+def conda_deps():
+    """{pip name: conda version or None} for the conda dependencies, python apart."""
+    deps = {}
+    for dep in ENV["dependencies"]:
+        assert isinstance(dep, str), f"only conda packages here, not {dep!r}"
+        match = re.fullmatch(r"([\w.-]+)\s*(?:=+\s*([\w.]+))?", dep)
+        assert match, f"unsupported conda spec {dep!r}: use name or name=version"
+        name, version = match.groups()
+        deps[canonicalize_name(CONDA_TO_PIP.get(name, name))] = version
+    return deps
+
+
+def pip_reqs(lines):
+    return {canonicalize_name(r.name): r for r in map(Requirement, lines)}
+
+
+def test_runtime_dependencies_agree():
+    conda = conda_deps()
+    python = conda.pop("python")
+    runtime = pip_reqs(PYPROJECT["project"]["dependencies"])
+    dev = pip_reqs(PYPROJECT["project"]["optional-dependencies"]["dev"])
+    assert set(runtime) <= set(conda), "in pyproject.toml but missing from environment.yml"
+    assert set(conda) - set(runtime) <= set(dev), "in environment.yml but not in pyproject.toml"
+    for name, version in conda.items():
+        if version and name in runtime:
+            assert Version(version) in runtime[name].specifier, (name, version)
+    assert Version(python) in SpecifierSet(PYPROJECT["project"]["requires-python"])
+
+
+def test_environment_is_conda_forge_only_dependencies():
+    assert ENV["name"] == "hyperviz"
+    assert ENV["channels"] == ["conda-forge"]
+    assert "pytorch-cpu" in ENV["dependencies"], "the CPU build keeps Binder small"
+
+
+def test_binder_uses_the_same_environment():
+    link = ROOT / "binder" / "environment.yml"
+    assert link.is_symlink() and os.readlink(link) == "../environment.yml"
+    assert link.read_text() == (ROOT / "environment.yml").read_text()
+
+
+def test_postbuild_installs_without_dependencies():
+    post = ROOT / "binder" / "postBuild"
+    assert os.access(post, os.X_OK), "binder/postBuild must be executable"
+    lines = [line.strip() for line in post.read_text().splitlines()]
+    assert lines[0] == "#!/bin/bash" and "set -e" in lines
+    installs = [line for line in lines if line.startswith("pip install")]
+    assert installs and all("--no-deps" in line for line in installs)
+    assert any(line.endswith("-e .") for line in installs)
+
+
+def test_ci_runs_make_test():
+    assert "make test" in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_makefile_torch_pin_satisfies_pyproject():
+    pin = re.search(r"^TORCH_VERSION \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    torch = pip_reqs(PYPROJECT["project"]["dependencies"])["torch"]
+    assert Version(pin.group(1)) in torch.specifier
