@@ -1,0 +1,85 @@
+"""Conditioners (survey §3.1): turn a context C into an embedding the hypernet reads.
+
+- `TaskConditioner`: a learned embedding per task id (task-conditioned).
+- `DataConditioner`: an encoder of a set of (x, y) examples (data-conditioned).
+- `NoiseConditioner`: z ~ N(0, I), S samples at once (noise-conditioned).
+
+Each returns embeddings of shape (S, embedding_dim): one row per generated network.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hyperviz.checks import check_finite, check_positive_int
+
+
+class TaskConditioner(nn.Module):
+    """A learned embedding per task; the context is a task id or a tensor of ids."""
+
+    kind = "task"
+
+    def __init__(self, num_tasks: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.num_tasks = check_positive_int("num_tasks", num_tasks)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.task_embedding = nn.Embedding(num_tasks, embedding_dim)
+        nn.init.normal_(self.task_embedding.weight, std=1.0)
+
+    def forward(self, task_id: int | torch.Tensor) -> torch.Tensor:
+        ids = torch.as_tensor(task_id).reshape(-1)
+        if ids.is_floating_point() or ids.dtype == torch.bool:
+            raise TypeError(f"task_id must be an int or a tensor of ints, got {task_id!r}")
+        if (ids < 0).any() or (ids >= self.num_tasks).any():
+            raise ValueError(
+                f"task_id={task_id!r} is out of range; allowed: 0 to {self.num_tasks - 1}"
+            )
+        return self.task_embedding(ids.long())
+
+
+class DataConditioner(nn.Module):
+    """Encodes a set of examples (a DeepSets mean over per-example features) into one embedding.
+
+    The context is a tensor of shape (n, in_features) for one set, or (S, n, in_features)
+    for S sets; each row usually holds an input and its label side by side.
+    """
+
+    kind = "data"
+
+    def __init__(self, in_features: int, embedding_dim: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.in_features = check_positive_int("in_features", in_features)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.example_encoder = nn.Sequential(
+            nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+        )
+        self.to_embedding = nn.Linear(hidden, embedding_dim)
+
+    def forward(self, examples: torch.Tensor) -> torch.Tensor:
+        check_finite("examples", examples)
+        if examples.dim() == 2:
+            examples = examples.unsqueeze(0)
+        if examples.dim() != 3 or examples.shape[-1] != self.in_features:
+            raise ValueError(
+                f"examples has shape {tuple(examples.shape)}; DataConditioner needs "
+                f"(n, {self.in_features}) or (S, n, {self.in_features})"
+            )
+        return self.to_embedding(self.example_encoder(examples).mean(dim=1))
+
+
+class NoiseConditioner(nn.Module):
+    """Draws S embeddings z ~ N(0, I); the context is the number of samples S."""
+
+    kind = "noise"
+
+    def __init__(self, embedding_dim: int) -> None:
+        super().__init__()
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+
+    def forward(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        check_positive_int("num_samples", num_samples)
+        return torch.randn(num_samples, self.embedding_dim, generator=generator)
+
+
+CONDITIONINGS = ("task", "data", "noise")

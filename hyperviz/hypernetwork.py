@@ -1,0 +1,161 @@
+"""The hypernetwork H(C; Φ): a conditioner, a body and an output strategy, chosen independently.
+
+`HyperNetwork(target, conditioning=..., strategy=..., body=...)` generates a flat Θ of shape
+(S, P) for the target from a context C (task ids, example sets, or a number of noise
+samples). `report()` counts what was learned (Φ) against what is generated (Θ).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from hyperviz.bodies import BODIES
+from hyperviz.checks import check_choice, check_positive_int
+from hyperviz.conditioning import (
+    CONDITIONINGS,
+    DataConditioner,
+    NoiseConditioner,
+    TaskConditioner,
+)
+from hyperviz.strategies import STRATEGIES, ChunkWise, ComponentWise
+from hyperviz.targets import TargetNetwork
+
+INITS = ("default", "hyperfan-in", "hyperfan-out")
+
+
+class HyperNetwork(nn.Module):
+    """Generates the weights Θ of `target` from a context; only its own parameters Φ learn."""
+
+    def __init__(
+        self,
+        target: TargetNetwork,
+        conditioning: str = "task",
+        strategy: str = "one-shot",
+        body: str = "mlp",
+        *,
+        num_tasks: int = 1,
+        data_features: int | None = None,
+        embedding_dim: int = 8,
+        hidden: int = 64,
+        chunk_size: int = 64,
+        component: str = "layer",
+        max_target: TargetNetwork | None = None,
+        init: str = "default",
+        spectral_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if not isinstance(target, TargetNetwork):
+            raise TypeError(f"target must be a TargetNetwork, got {type(target).__name__}")
+        check_choice("conditioning", conditioning, CONDITIONINGS)
+        check_choice("strategy", strategy, STRATEGIES)
+        check_choice("body", body, BODIES)
+        check_choice("init", init, INITS)
+        check_positive_int("embedding_dim", embedding_dim)
+        self.target = target
+        self.conditioning, self.strategy_name, self.body_name = conditioning, strategy, body
+        self.conditioner = _make_conditioner(conditioning, embedding_dim, num_tasks, data_features)
+        options = {}
+        if strategy == "chunk-wise":
+            options = {"chunk_size": chunk_size, "max_target": max_target}
+        elif strategy == "component-wise":
+            options = {"component": component, "max_target": max_target}
+        self.strategy = STRATEGIES[strategy](target, embedding_dim, body, hidden, **options)
+        self.init_scheme = init
+        if init != "default":
+            from hyperviz.init import hyperfan_init
+
+            hyperfan_init(self, mode=init.removeprefix("hyperfan-"))
+        if spectral_norm:
+            _apply_spectral_norm(self.strategy)
+
+    def embed(self, context, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The conditioner's embeddings (S, embedding_dim) for a context."""
+        if self.conditioning == "noise":
+            return self.conditioner(context, generator=generator)
+        return self.conditioner(context)
+
+    def forward(
+        self,
+        context,
+        target: TargetNetwork | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Θ = H(C; Φ) of shape (S, P). `target` may differ from the built one (dynamic output)."""
+        return self.strategy(self.embed(context, generator), target)
+
+    def report(self, target: TargetNetwork | None = None) -> GenerationReport:
+        """Counts of learnable Φ, generated Θ and unused outputs for `target`."""
+        target = target or self.target
+        self.strategy.check_target(target)
+        heads = [head for head, _ in self.strategy.layout(target)]
+        return GenerationReport(
+            strategy=self.strategy_name,
+            body=self.body_name,
+            conditioning=self.conditioning,
+            learnable=sum(p.numel() for p in self.parameters()),
+            generated=target.num_params,
+            last_layer=sum(h.weight.numel() + h.bias.numel() for h in heads),
+            unused_outputs=self.strategy.unused_outputs(target),
+            extra_embeddings=self.strategy.extra_embeddings(),
+        )
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """What a hypernet learns (Φ) and what it generates (Θ) for one target."""
+
+    strategy: str
+    body: str
+    conditioning: str
+    learnable: int
+    generated: int
+    last_layer: int
+    unused_outputs: int
+    extra_embeddings: int
+
+    @property
+    def compression_ratio(self) -> float:
+        """Generated Θ per learnable Φ: above 1 the hypernet compresses the target."""
+        return self.generated / self.learnable
+
+    def __str__(self) -> str:
+        rows = [
+            (
+                "strategy / body / conditioning",
+                f"{self.strategy} / {self.body} / {self.conditioning}",
+            ),
+            ("learnable parameters Φ", f"{self.learnable:,}"),
+            ("generated parameters Θ", f"{self.generated:,}"),
+            ("compression ratio Θ/Φ", f"{self.compression_ratio:.3f}"),
+            ("last (output) layer size", f"{self.last_layer:,}"),
+            ("outputs generated but unused", f"{self.unused_outputs:,}"),
+            ("chunk / component embeddings", f"{self.extra_embeddings:,}"),
+        ]
+        return "\n".join(f"{name:<32}{value}" for name, value in rows)
+
+
+def _make_conditioner(
+    conditioning: str, embedding_dim: int, num_tasks: int, data_features: int | None
+) -> nn.Module:
+    if conditioning == "task":
+        return TaskConditioner(num_tasks, embedding_dim)
+    if conditioning == "data":
+        if data_features is None:
+            raise ValueError("conditioning='data' needs data_features (columns of one example)")
+        return DataConditioner(data_features, embedding_dim)
+    return NoiseConditioner(embedding_dim)
+
+
+def _apply_spectral_norm(module: nn.Module) -> None:
+    """Bound every linear layer's largest singular value by 1 (numerical stability, §6)."""
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(module, name, nn.utils.parametrizations.spectral_norm(child))
+        else:
+            _apply_spectral_norm(child)
+
+
+__all__ = ["HyperNetwork", "GenerationReport", "INITS", "ChunkWise", "ComponentWise"]

@@ -1,0 +1,191 @@
+"""Target networks F(x; Θ) whose weights Θ are passed in from outside.
+
+A target holds no parameters of its own. It knows the shapes of the tensors it
+needs, and `forward(x, weights)` runs it with a flat weight vector Θ of shape
+``(P,)`` or a stack of S weight sets of shape ``(S, P)``. The S networks are
+evaluated together with `torch.func.vmap`, never with a Python loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.func import vmap
+
+from hyperviz.checks import check_finite, check_positive_int
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda t: t,
+}
+
+
+def activation_by_name(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The activation function called `name`, or a ValueError listing the allowed names."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation={name!r} is not known; allowed: {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One weight layer of a target: its weight and bias shapes."""
+
+    name: str
+    weight_shape: tuple[int, ...]
+    bias_shape: tuple[int, ...]
+
+    @property
+    def fan_in(self) -> int:
+        return math.prod(self.weight_shape[1:])
+
+    @property
+    def fan_out(self) -> int:
+        return self.weight_shape[0] * math.prod(self.weight_shape[2:])
+
+    @property
+    def units(self) -> int:
+        """Output neurons (or channels) of the layer."""
+        return self.weight_shape[0]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.weight_shape) + math.prod(self.bias_shape)
+
+
+class TargetNetwork:
+    """Base class: a list of layers, a flat layout of Θ, and a vectorised forward."""
+
+    layers: list[Layer]
+
+    @property
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name and shape of every tensor in Θ, in the order they sit in the flat vector."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer in self.layers:
+            shapes[f"{layer.name}.weight"] = layer.weight_shape
+            shapes[f"{layer.name}.bias"] = layer.bias_shape
+        return shapes
+
+    @property
+    def num_params(self) -> int:
+        return sum(layer.size for layer in self.layers)
+
+    def unflatten(self, weights: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Split a flat Θ of shape (..., P) into named tensors of shape (..., *shape)."""
+        self.check_weights(weights)
+        lead = weights.shape[:-1]
+        tensors, start = {}, 0
+        for name, shape in self.param_shapes.items():
+            n = math.prod(shape)
+            tensors[name] = weights[..., start : start + n].reshape(*lead, *shape)
+            start += n
+        return tensors
+
+    def check_weights(self, weights: torch.Tensor) -> None:
+        """Raise if `weights` is not a float tensor of shape (P,) or (S, P)."""
+        if not isinstance(weights, torch.Tensor):
+            raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
+        if weights.dim() not in (1, 2) or weights.shape[-1] != self.num_params:
+            raise ValueError(
+                f"weights has shape {tuple(weights.shape)}; {type(self).__name__} needs "
+                f"({self.num_params},) or (S, {self.num_params})"
+            )
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Run the target on inputs `x` with weights Θ.
+
+        `weights` (P,) gives one network; (S, P) gives S networks and an output with a
+        leading S. `x` is shared by all S networks, or has its own leading S.
+        """
+        check_finite("x", x)
+        params = self.unflatten(weights)
+        if weights.dim() == 1:
+            return self.functional_forward(params, x)
+        x_dim = 0 if x.dim() == self.input_dims + 1 else None
+        return vmap(self.functional_forward, in_dims=(0, x_dim))(params, x)
+
+    __call__ = forward
+
+    input_dims: int = 2
+
+    def functional_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def kaiming_weights(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A flat Θ with Kaiming-normal weights and zero biases (the DNN's starting point)."""
+        parts = []
+        for layer in self.layers:
+            std = math.sqrt(2.0 / layer.fan_in)
+            w = torch.randn(math.prod(layer.weight_shape), generator=generator) * std
+            parts += [w, torch.zeros(math.prod(layer.bias_shape))]
+        return torch.cat(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.describe()}, P={self.num_params:,})"
+
+    def describe(self) -> str:
+        return ", ".join(self.param_shapes)
+
+
+class MLPTarget(TargetNetwork):
+    """A fully connected network with layer sizes `sizes`, e.g. [1, 40, 40, 1]."""
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu") -> None:
+        if len(sizes) < 2:
+            raise ValueError(f"sizes={list(sizes)!r} needs at least an input and an output size")
+        for i, n in enumerate(sizes):
+            check_positive_int(f"sizes[{i}]", n)
+        self.sizes = list(sizes)
+        self.activation = activation
+        self.act = activation_by_name(activation)
+        self.layers = [
+            Layer(f"fc{i}", (n_out, n_in), (n_out,))
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
+        ]
+
+    def functional_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[-1] != self.sizes[0]:
+            raise ValueError(f"x has shape {tuple(x.shape)}; MLPTarget needs (N, {self.sizes[0]})")
+        for i, layer in enumerate(self.layers):
+            x = F.linear(x, params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])
+            if i < len(self.layers) - 1:
+                x = self.act(x)
+        return x
+
+    def describe(self) -> str:
+        return f"sizes={self.sizes}, activation={self.activation!r}"
+
+
+class DigitsCNNTarget(TargetNetwork):
+    """A small CNN for 8x8 one-channel images: two 3x3 convolutions, a pool, a linear layer."""
+
+    input_dims = 4
+
+    def __init__(self, channels: int = 8, num_classes: int = 10) -> None:
+        check_positive_int("channels", channels)
+        check_positive_int("num_classes", num_classes)
+        self.channels, self.num_classes = channels, num_classes
+        c = channels
+        self.layers = [
+            Layer("conv0", (c, 1, 3, 3), (c,)),
+            Layer("conv1", (2 * c, c, 3, 3), (2 * c,)),
+            Layer("fc", (num_classes, 2 * c * 4 * 4), (num_classes,)),
+        ]
+
+    def functional_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 8, 8):
+            raise ValueError(f"x has shape {tuple(x.shape)}; DigitsCNNTarget needs (N, 1, 8, 8)")
+        x = torch.relu(F.conv2d(x, params["conv0.weight"], params["conv0.bias"], padding=1))
+        x = torch.relu(F.conv2d(x, params["conv1.weight"], params["conv1.bias"], padding=1))
+        x = F.max_pool2d(x, 2).flatten(1)
+        return F.linear(x, params["fc.weight"], params["fc.bias"])
+
+    def describe(self) -> str:
+        return f"channels={self.channels}, num_classes={self.num_classes}"
