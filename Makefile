@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 TORCH_VERSION ?= 2.13.0
 CHROMIUM ?= /usr/bin/chromium
+# Wait for another apt-get to finish instead of failing on its lock.
+APT_WAIT := -o DPkg::Lock::Timeout=300
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -43,7 +45,8 @@ test-notebooks: install
 test-browser: install
 	@set -e; if [ ! -x $(CHROMIUM) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    set -x; apt-get update; DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	    set -x; apt-get $(APT_WAIT) update; \
+	    DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y chromium; \
 	  else \
 	    echo "WARNING: $(CHROMIUM) is missing and we are not root:" \
 	      "SKIPPING the browser tests (run 'apt-get install chromium' as root)." >&2; \
