@@ -1,0 +1,303 @@
+"""Benchmarks of the course, printed as Markdown tables (`make bench`).
+
+Usage: .venv/bin/python scripts/benchmark.py [--only SECTION] [--out FILE]
+Sections: notebooks (run time, kernel peak RSS and size of each notebook), batched (256
+generated networks in one vmapped call vs a Python loop), training (step time of a DNN and
+of a HyperDNN per output strategy). Add a section by appending a function to `SECTIONS`;
+`latency_table` times a callable (e.g. a widget update) against a 100 ms budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+import hyperviz as hv
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+TIME_BUDGET_S, RSS_BUDGET_MB, FILE_BUDGET_MB = 30.0, 1500.0, 2.0  # MB = 10^6 bytes
+LATENCY_BUDGET_MS = 100.0
+# Peak RSS of the kernel in KiB: VmHWM, the high-water mark of its own address space. (Not
+# ru_maxrss: on Linux it also counts the RSS of the forked parent, i.e. of this script.)
+PEAK_RSS_CODE = """\
+import pathlib, resource, sys
+status = pathlib.Path("/proc/self/status")
+lines = status.read_text().splitlines() if status.exists() else []
+hwm = [line.split()[1] for line in lines if line.startswith("VmHWM")]
+maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
+print(hwm[0] if hwm else maxrss // 1024 if sys.platform == "darwin" else maxrss)
+"""
+SIZES = [1, 64, 64, 1]
+STRATEGY_NAMES = ("one-shot", "multi-head", "chunk-wise", "component-wise")
+
+
+def format_cell(value: object, floatfmt: str) -> str:
+    """A table cell: ints with thousands separators, floats with `floatfmt`, "|" escaped."""
+    if isinstance(value, float):
+        return format(value, floatfmt)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], floatfmt: str = ".2f"
+) -> str:
+    """A Markdown table; columns of numbers are right-aligned."""
+    align = ["---:" if isinstance(v, int | float) else "---" for v in rows[0]] if rows else []
+    lines = [headers, align or ["---"] * len(headers)]
+    lines += [[format_cell(v, floatfmt) for v in row] for row in rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) of `values`, linearly interpolated."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def time_ms(fn: Callable[[], object], n: int, warmup: int = 1) -> list[float]:
+    """Wall times (ms) of n calls of `fn`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def mark(ok: bool) -> str:
+    """✓ or ✗."""
+    return "✓" if ok else "✗"
+
+
+# --- latency of interactive updates (used by widget benchmarks) ------------------------------
+
+LATENCY_HEADERS = ("Update", "Calls", "p50 (ms)", "p95 (ms)", f"≤ {LATENCY_BUDGET_MS:.0f} ms")
+
+
+def latency_row(name: str, update_fn: Callable[[], object], n: int = 50) -> list[object]:
+    """One row of LATENCY_HEADERS: p50/p95 ms of n calls of `update_fn` and its p95 verdict."""
+    times = time_ms(update_fn, n)
+    p50, p95 = percentile(times, 50), percentile(times, 95)
+    return [name, n, p50, p95, mark(p95 <= LATENCY_BUDGET_MS)]
+
+
+def latency_table(name: str, update_fn: Callable[[], object], n: int = 50) -> str:
+    """A one-row Markdown table of p50/p95 ms of `update_fn` against the 100 ms budget."""
+    return markdown_table(LATENCY_HEADERS, [latency_row(name, update_fn, n)], floatfmt=".1f")
+
+
+# --- 1. notebooks ----------------------------------------------------------------------------
+
+
+def run_notebook(path: Path) -> tuple[float, float]:
+    """Execute `path` in a fresh kernel (cwd notebooks/): cell time in s, kernel peak RSS in MB.
+
+    Kernel start-up is not timed. A last cell, added in memory only, reads the kernel's own
+    peak RSS (VmHWM, in KiB). Nothing is written back.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=120,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        store_widget_state=False,
+    )
+    client.reset_execution_trackers()
+    with client.setup_kernel():
+        client.wait_for_reply(client.kc.kernel_info())  # kernel ready before the clock starts
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        probe = nbformat.v4.new_code_cell(PEAK_RSS_CODE)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+    return seconds, int(text.split()[-1]) * 1024 / 1e6
+
+
+def notebooks_section() -> str:
+    """Run time, kernel peak RSS and stored size of every notebook, against the budgets."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    paths = sorted(NOTEBOOKS.glob("*.ipynb"))
+    if not paths:
+        return f"No notebooks in {NOTEBOOKS.name}/ yet."
+    rows = []
+    for path in paths:
+        size_mb = path.stat().st_size / 1e6
+        size = f"{size_mb:.2f} MB / {FILE_BUDGET_MB:g} MB"
+        try:
+            seconds, rss_mb = run_notebook(path)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+            name = getattr(error, "ename", type(error).__name__)
+            reason = f"{name}: {getattr(error, 'evalue', '')}".removesuffix(": ")[:60]
+            rows.append([path.name, "failed", "—", size, f"✗ {reason}"])
+            continue
+        over = [
+            name
+            for name, value, budget in [
+                ("time", seconds, TIME_BUDGET_S),
+                ("memory", rss_mb, RSS_BUDGET_MB),
+                ("size", size_mb, FILE_BUDGET_MB),
+            ]
+            if value > budget
+        ]
+        rows.append(
+            [
+                path.name,
+                f"{seconds:.1f} s / {TIME_BUDGET_S:g} s",
+                f"{rss_mb:.0f} MB / {RSS_BUDGET_MB / 1000:g} GB",
+                size,
+                "✗ " + ", ".join(over) if over else "✓",
+            ]
+        )
+    headers = ("Notebook", "Run time / budget", "Kernel peak RSS / budget", "File / budget", "OK")
+    return markdown_table(headers, rows) + "\n\nRun time: all cells, kernel start-up excluded."
+
+
+# --- 2. batched vs looped --------------------------------------------------------------------
+
+
+def batched_section(samples: int = 256, points: int = 200) -> str:
+    """Generate and evaluate `samples` networks in one vmapped call vs a Python loop."""
+    hv.seed_everything(0)
+    target = hv.MLPTarget(SIZES)
+    hypernet = hv.HyperNetwork(target, conditioning="noise", strategy="one-shot", body="mlp")
+    x = torch.linspace(-5, 5, points).unsqueeze(1)
+    # The same noise z for both paths, so that their outputs can be compared.
+    z = hypernet.embed(samples, generator=torch.Generator().manual_seed(0))
+
+    def batched() -> torch.Tensor:
+        theta = hypernet.strategy(z)  # Θ = H(z; Φ), (S, P): hypernet(S) without the noise draw
+        return target(x, theta)  # (S, N, 1), vmapped over S
+
+    def looped() -> torch.Tensor:
+        outputs = []
+        for i in range(samples):
+            theta = hypernet.strategy(z[i : i + 1])[0]  # (P,)
+            outputs.append(target(x, theta))
+        return torch.stack(outputs)
+
+    with torch.no_grad():
+        diff = (batched() - looped()).abs().max().item()  # also the warm-up
+        batched_times, looped_times = [], []
+        for _ in range(10):  # interleaved, so that both paths see the same background load
+            batched_times += time_ms(batched, n=3, warmup=0)
+            looped_times += time_ms(looped, n=1, warmup=0)
+    batched_ms, looped_ms = statistics.median(batched_times), statistics.median(looped_times)
+    rows = [
+        ["batched: one call", batched_ms, batched_ms * 1000 / samples],
+        [f"looped: {samples} calls", looped_ms, looped_ms * 1000 / samples],
+    ]
+    headers = ("Path", "Median (ms)", "Per network (µs)")
+    return (
+        f"{samples} noise-conditioned one-shot networks MLPTarget({SIZES}), "
+        f"P = {target.num_params:,}, on {points} inputs, under torch.no_grad.\n\n"
+        + markdown_table(headers, rows)
+        + f"\n\nSpeed-up: {looped_ms / batched_ms:.1f}×. "
+        f"Max abs difference of the outputs: {diff:.2e}."
+    )
+
+
+# --- 3. training step time -------------------------------------------------------------------
+
+
+def step_time_ms(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, context) -> list[float]:
+    """Step times (ms) of 100 Adam steps of `model` on (x, y), the first 10 dropped."""
+    history = hv.fit(model, x, y, context=context, steps=100, progress=False)
+    return [t * 1000 for t in history.step_time[10:]]
+
+
+def training_section() -> str:
+    """Median training step time of a DNN and of a task-conditioned HyperDNN per strategy."""
+    hv.seed_everything(0)
+    target = hv.MLPTarget(SIZES)
+    tasks = hv.sinusoid_tasks(num_tasks=8, num_points=20)
+    runs: list[tuple[str, torch.nn.Module, torch.Tensor, torch.Tensor, object, int]] = [
+        ("DNN", hv.DNN(target), tasks.x[0], tasks.y[0], None, 1)
+    ]
+    for strategy in STRATEGY_NAMES:
+        hypernet = hv.HyperNetwork(
+            target, conditioning="task", strategy=strategy, body="mlp", num_tasks=tasks.num_tasks
+        )
+        model = hv.HyperDNN(hypernet)
+        runs.append((f"HyperDNN {strategy}", model, tasks.x, tasks.y, torch.arange(8), 8))
+    rows = []
+    for name, model, x, y, context, networks in runs:
+        times = step_time_ms(model, x, y, context)
+        median, p95 = statistics.median(times), percentile(times, 95)
+        rows.append([name, hv.count_learnable(model), networks, median, p95])
+    headers = ("Model (MLP body)", "Learnable", "Networks / step", "Median (ms)", "p95 (ms)")
+    return (
+        f"MLPTarget({SIZES}), P = {target.num_params:,}; sinusoid tasks, 20 points each; "
+        "hyperviz.fit, 100 steps, first 10 skipped. The DNN fits one task, each HyperDNN "
+        "all 8 at once.\n\n" + markdown_table(headers, rows)
+    )
+
+
+# --- report ----------------------------------------------------------------------------------
+
+SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
+    "notebooks": ("Notebooks", notebooks_section),
+    "batched": ("Batched vs looped", batched_section),
+    "training": ("Training step time", training_section),
+}
+
+
+def machine() -> str:
+    """One line: CPU model, CPU count and load, torch threads, torch and Python versions, date."""
+    cpu = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = os.getloadavg()[0]  # other busy processes make every timing below noisy
+    return (
+        f"Machine: {cpu} ({os.cpu_count()} CPUs, load average {load:.1f}), "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+        f"Python {platform.python_version()}, {datetime.date.today().isoformat()}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the chosen sections as Markdown, and write them to --out if given."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=list(SECTIONS), help="run one section")
+    parser.add_argument("--out", type=Path, help="also write the Markdown to this file")
+    args = parser.parse_args(argv)
+    parts = ["# hyperviz benchmarks", machine()]
+    print(*parts, sep="\n\n", end="\n\n", flush=True)
+    for key in [args.only] if args.only else list(SECTIONS):
+        title, section = SECTIONS[key]
+        parts.append(f"## {title}\n\n{section()}")
+        print(parts[-1], end="\n\n", flush=True)
+    if args.out:
+        args.out.write_text("\n\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
