@@ -28,7 +28,11 @@ class TaskConditioner(nn.Module):
         nn.init.normal_(self.task_embedding.weight, std=1.0)
 
     def forward(self, task_id: int | torch.Tensor) -> torch.Tensor:
-        ids = torch.as_tensor(task_id).reshape(-1)
+        try:
+            ids = torch.as_tensor(task_id).reshape(-1)
+        except (TypeError, RuntimeError, ValueError) as error:
+            message = f"task_id must be an int or a tensor of ints, got {task_id!r}"
+            raise TypeError(message) from error
         if ids.is_floating_point() or ids.dtype == torch.bool:
             raise TypeError(f"task_id must be an int or a tensor of ints, got {task_id!r}")
         if (ids < 0).any() or (ids >= self.num_tasks).any():
@@ -58,13 +62,13 @@ class DataConditioner(nn.Module):
 
     def forward(self, examples: torch.Tensor) -> torch.Tensor:
         check_finite("examples", examples)
-        if examples.dim() == 2:
-            examples = examples.unsqueeze(0)
-        if examples.dim() != 3 or examples.shape[-1] != self.in_features:
+        if examples.dim() not in (2, 3) or examples.shape[-1] != self.in_features:
             raise ValueError(
                 f"examples has shape {tuple(examples.shape)}; DataConditioner needs "
                 f"(n, {self.in_features}) or (S, n, {self.in_features})"
             )
+        if examples.dim() == 2:
+            examples = examples.unsqueeze(0)
         return self.to_embedding(self.example_encoder(examples).mean(dim=1))
 
 

@@ -39,7 +39,7 @@ def target_variances(target: TargetNetwork, mode: str = "in") -> torch.Tensor:
 
 
 def probe_context(hypernet: nn.Module, generator: torch.Generator | None = None):
-    """A context that exercises the hypernet at init: every task, 256 noise draws, or 8 random sets."""
+    """A context to run the hypernet on at init: every task, 256 noise draws or 8 random sets."""
     conditioner = hypernet.conditioner
     if hypernet.conditioning == "task":
         return torch.arange(conditioner.num_tasks)
@@ -50,7 +50,7 @@ def probe_context(hypernet: nn.Module, generator: torch.Generator | None = None)
 
 @torch.no_grad()
 def hyperfan_init(hypernet: nn.Module, mode: str = "in") -> None:
-    """Rescale the hypernet's output layer(s) so generated weights get Kaiming fan-`mode` variance."""
+    """Rescale the hypernet's output layer(s): generated weights get Kaiming fan-`mode` variance."""
     generator = torch.Generator().manual_seed(0)
     wanted = target_variances(hypernet.target, mode)
     captured: dict[nn.Linear, torch.Tensor] = {}

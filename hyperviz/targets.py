@@ -92,6 +92,8 @@ class TargetNetwork:
         """Raise if `weights` is not a float tensor of shape (P,) or (S, P)."""
         if not isinstance(weights, torch.Tensor):
             raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
+        if not weights.is_floating_point():
+            raise TypeError(f"weights must be a float tensor, got dtype {weights.dtype}")
         if weights.dim() not in (1, 2) or weights.shape[-1] != self.num_params:
             raise ValueError(
                 f"weights has shape {tuple(weights.shape)}; {type(self).__name__} needs "
@@ -109,6 +111,11 @@ class TargetNetwork:
         if weights.dim() == 1:
             return self.functional_forward(params, x)
         x_dim = 0 if x.dim() == self.input_dims + 1 else None
+        if x_dim == 0 and x.shape[0] != weights.shape[0]:
+            raise ValueError(
+                f"x has shape {tuple(x.shape)}: a leading size {x.shape[0]} for "
+                f"{weights.shape[0]} weight sets; give x one set of inputs per weight set"
+            )
         return vmap(self.functional_forward, in_dims=(0, x_dim))(params, x)
 
     __call__ = forward

@@ -1,0 +1,66 @@
+"""The progress bar writes nothing outside a notebook and shows a widget inside one."""
+
+from __future__ import annotations
+
+import IPython.display
+import pytest
+import torch
+
+from hyperviz import DNN, MLPTarget, fit, progress
+from hyperviz.progress import MIN_STEPS, ProgressBar, in_notebook
+
+
+def test_pytest_is_not_a_notebook():
+    assert not in_notebook()
+
+
+@pytest.mark.parametrize("show", [None, True, False])
+def test_outside_a_notebook_the_bar_shows_nothing(show, capsys):
+    bar = ProgressBar(MIN_STEPS * 2, "training", show=show)
+    for done in range(1, MIN_STEPS * 2 + 1):
+        bar.update(done, loss=0.5)
+    bar.close()
+    assert bar.widget is None
+    assert capsys.readouterr() == ("", "")
+
+
+def test_training_with_progress_outside_a_notebook_prints_nothing(capsys):
+    x = torch.linspace(-1, 1, 8).unsqueeze(1)
+    fit(DNN(MLPTarget([1, 4, 1])), x, x, steps=30, progress=True)
+    fit(DNN(MLPTarget([1, 4, 1])), x, x, steps=30)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.fixture
+def fake_notebook(monkeypatch):
+    """Pretend to run in a kernel; collect what would be displayed."""
+    shown = []
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    return shown
+
+
+def test_in_a_notebook_short_runs_show_no_bar(fake_notebook):
+    bar = ProgressBar(MIN_STEPS - 1)
+    assert not bar.show and bar.widget is None and fake_notebook == []
+
+
+def test_in_a_notebook_long_runs_show_a_bar_that_follows_the_steps(fake_notebook, capsys):
+    total = MIN_STEPS + 3  # not a multiple of the refresh interval
+    bar = ProgressBar(total, "fitting")
+    assert bar.show and fake_notebook == [bar.box]
+    assert bar.widget.description == "fitting" and bar.widget.max == total
+    bar.update(24, loss=1.0)
+    assert bar.widget.value == 0  # refreshed every 25 steps only
+    bar.update(25, loss=0.123456)
+    assert bar.widget.value == 25
+    assert bar.label.value == f"25 / {total} steps, loss 0.1235"
+    bar.update(total, loss=0.5)  # and at the last step
+    assert bar.widget.value == total
+    bar.close()
+    assert capsys.readouterr() == ("", "")
+
+
+def test_in_a_notebook_show_false_hides_the_bar(fake_notebook):
+    assert ProgressBar(MIN_STEPS * 10, show=False).widget is None
+    assert fake_notebook == []

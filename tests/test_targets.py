@@ -1,0 +1,124 @@
+"""Target networks: parameter layout, and vectorised evaluation equal to a Python loop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hyperviz import DigitsCNNTarget, MLPTarget
+
+S = 5
+
+
+def mlp_case():
+    return MLPTarget([3, 16, 16, 2], activation="tanh"), (7, 3)
+
+
+def cnn_case():
+    return DigitsCNNTarget(channels=4, num_classes=10), (6, 1, 8, 8)
+
+
+CASES = {"mlp": mlp_case, "cnn": cnn_case}
+
+
+def random_weights(target, generator: torch.Generator) -> torch.Tensor:
+    return torch.randn(S, target.num_params, generator=generator) * 0.3
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_vectorised_evaluation_equals_a_loop_with_shared_x(case):
+    target, x_shape = CASES[case]()
+    g = torch.Generator().manual_seed(0)
+    theta, x = random_weights(target, g), torch.randn(*x_shape, generator=g)
+    batched = target(x, theta)
+    looped = torch.stack([target(x, theta[s]) for s in range(S)])
+    assert batched.shape == (S, x_shape[0], looped.shape[-1])
+    torch.testing.assert_close(batched, looped, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(batched[0], batched[1])  # the S networks really differ
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_vectorised_evaluation_equals_a_loop_with_per_sample_x(case):
+    target, x_shape = CASES[case]()
+    g = torch.Generator().manual_seed(1)
+    theta, x = random_weights(target, g), torch.randn(S, *x_shape, generator=g)
+    batched = target(x, theta)
+    looped = torch.stack([target(x[s], theta[s]) for s in range(S)])
+    torch.testing.assert_close(batched, looped, rtol=1e-5, atol=1e-6)
+    shared = target(x[0], theta)
+    assert not torch.allclose(batched[1], shared[1])  # x[s] went to network s, not x[0]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_vectorised_gradients_equal_looped_gradients(case):
+    target, x_shape = CASES[case]()
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(S, *x_shape, generator=g)
+    theta_a = random_weights(target, g).requires_grad_()
+    theta_b = theta_a.detach().clone().requires_grad_()
+    target(x, theta_a).square().sum().backward()
+    sum(target(x[s], theta_b[s]).square().sum() for s in range(S)).backward()
+    torch.testing.assert_close(theta_a.grad, theta_b.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_mlp_matches_a_hand_written_forward():
+    target = MLPTarget([2, 3, 1])
+    theta = torch.arange(target.num_params, dtype=torch.float32) / 10 - 0.6
+    x = torch.tensor([[1.0, -2.0], [0.5, 0.25]])
+    w0, b0 = theta[:6].reshape(3, 2), theta[6:9]
+    w1, b1 = theta[9:12].reshape(1, 3), theta[12:13]
+    expected = F.linear(torch.relu(F.linear(x, w0, b0)), w1, b1)
+    torch.testing.assert_close(target(x, theta), expected)
+
+
+def test_param_shapes_and_counts():
+    mlp = MLPTarget([1, 32, 32, 1])
+    assert mlp.param_shapes == {
+        "fc0.weight": (32, 1),
+        "fc0.bias": (32,),
+        "fc1.weight": (32, 32),
+        "fc1.bias": (32,),
+        "fc2.weight": (1, 32),
+        "fc2.bias": (1,),
+    }
+    assert mlp.num_params == 1153
+    cnn = DigitsCNNTarget(channels=8)
+    # conv 1->8 (72 + 8), conv 8->16 (1152 + 16), linear 16*4*4 -> 10 (2560 + 10)
+    assert cnn.num_params == 80 + 1168 + 2570
+    assert [layer.fan_in for layer in cnn.layers] == [9, 72, 256]
+    assert [layer.fan_out for layer in cnn.layers] == [72, 144, 10]
+
+
+def test_unflatten_keeps_a_leading_dimension():
+    target = MLPTarget([2, 4, 3])
+    params = target.unflatten(torch.zeros(6, target.num_params))
+    assert {name: tuple(t.shape) for name, t in params.items()} == {
+        "fc0.weight": (6, 4, 2),
+        "fc0.bias": (6, 4),
+        "fc1.weight": (6, 3, 4),
+        "fc1.bias": (6, 3),
+    }
+
+
+def test_kaiming_weights_have_fan_in_variance_and_zero_biases():
+    target = MLPTarget([1, 256, 256, 1])
+    theta = target.kaiming_weights(torch.Generator().manual_seed(0))
+    params = target.unflatten(theta)
+    assert params["fc1.weight"].var().item() == pytest.approx(2 / 256, rel=0.05)
+    assert all(params[f"fc{i}.bias"].abs().sum() == 0 for i in range(3))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "identity"])
+def test_activations_are_used_between_layers(activation):
+    target = MLPTarget([1, 1, 1], activation=activation)
+    theta = torch.tensor([1.0, 0.0, 1.0, 0.0])  # x -> act(x) -> act(x)
+    x = torch.tensor([[-1.0]])
+    expected = {"relu": 0.0, "tanh": -0.7616, "sigmoid": 0.2689, "identity": -1.0}[activation]
+    assert target(x, theta).item() == pytest.approx(expected, abs=1e-4)
+
+
+def test_repr_names_the_sizes_and_the_parameter_count():
+    assert repr(MLPTarget([1, 32, 32, 1])) == (
+        "MLPTarget(sizes=[1, 32, 32, 1], activation='relu', P=1,153)"
+    )
