@@ -14,7 +14,7 @@ from hyperviz.targets import TargetNetwork
 
 
 def layer_matrices(target: TargetNetwork, theta: torch.Tensor) -> dict[str, np.ndarray]:
-    """Each layer's weight as a 2-D array (out, fan_in) for a heatmap; Θ has shape (P,) or (1, P)."""
+    """Each layer's weight as a 2-D array (out, fan_in); Θ has shape (P,) or (1, P)."""
     theta = theta.detach().reshape(-1, target.num_params)[0]
     params = target.unflatten(theta)
     return {
