@@ -1,0 +1,191 @@
+"""Dynamic output: targets chosen at call time, training on several, the width explorer."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import hyperviz as hv
+from hyperviz.dynamic_output import (
+    WidthExplorer,
+    arch_name,
+    format_results,
+    mlp,
+    target_errors,
+    train_on_targets,
+    weight_role,
+)
+
+LARGEST = mlp(16)  # 1 → 16 → 16 → 1, P = 321
+
+
+def chunk_hypernet(conditioning: str = "task", seed: int = 0) -> hv.HyperNetwork:
+    hv.seed_everything(seed)
+    extra = {"num_tasks": 2} if conditioning == "task" else {"data_features": 2}
+    return hv.HyperNetwork(
+        LARGEST, conditioning, "chunk-wise", chunk_size=32, max_target=LARGEST, hidden=32, **extra
+    )
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return hv.sinusoid_tasks(num_tasks=2, num_points=12, seed=0)
+
+
+def test_mlp_builds_width_and_depth():
+    assert mlp(8).sizes == [1, 8, 8, 1]
+    assert mlp(4, depth=3, in_features=2, out_features=3).sizes == [2, 4, 4, 4, 3]
+    assert arch_name(mlp(5, depth=1)) == "1→5→1"
+    with pytest.raises(ValueError, match="width=0"):
+        mlp(0)
+    with pytest.raises(TypeError, match="depth must be a positive int"):
+        mlp(4, depth=1.5)
+
+
+def test_weight_role_names_the_entry_of_theta():
+    # width 16: fc0.weight 0-15, fc0.bias 16-31, fc1.weight 32-287, fc1.bias 288-303, ...
+    assert weight_role(mlp(16), 5) == "fc0.weight[5, 0]"
+    assert weight_role(mlp(16), 20) == "fc0.bias[4]"
+    assert weight_role(mlp(16), 40) == "fc1.weight[0, 8]"
+    assert weight_role(mlp(16), 320) == "fc2.bias[0]"
+    assert weight_role(mlp(64), 20) == "fc0.weight[20, 0]"
+    with pytest.raises(ValueError, match="position=321 is outside Θ; allowed: 0 to 320"):
+        weight_role(mlp(16), 321)
+    with pytest.raises(TypeError, match="position must be an int"):
+        weight_role(mlp(16), 1.0)
+
+
+def test_a_smaller_target_gets_the_first_chunks_of_the_same_stream():
+    hypernet = chunk_hypernet()
+    with torch.no_grad():
+        small, large = hypernet(0, target=mlp(8)), hypernet(0, target=LARGEST)
+    assert small.shape == (1, mlp(8).num_params)
+    assert torch.allclose(small, large[:, : small.shape[1]], atol=1e-6)
+
+
+def test_training_on_several_targets_lowers_every_targets_loss(tasks):
+    hypernet = chunk_hypernet()
+    targets = [mlp(8), mlp(12, depth=1), LARGEST]
+    context = torch.arange(2)
+
+    def losses():
+        with torch.no_grad():
+            return [
+                hv.prediction_loss(t(tasks.x, hypernet(context, target=t)), tasks.y).item()
+                for t in targets
+            ]
+
+    before = losses()
+    history = train_on_targets(hypernet, context, tasks.x, tasks.y, targets, steps=60, lr=1e-2)
+    after = losses()
+    assert len(history.loss) == 60
+    assert all(a < 0.25 * b for a, b in zip(after, before, strict=True)), (before, after)
+
+
+def test_training_works_with_a_data_conditioned_hypernet(tasks):
+    hypernet = chunk_hypernet("data")
+    history = train_on_targets(
+        hypernet, tasks.examples(), tasks.x, tasks.y, [mlp(4), mlp(8)], steps=20, lr=1e-2
+    )
+    assert history.loss[-1] < history.loss[0]
+
+
+def test_train_on_targets_refuses_bad_arguments_before_training(tasks):
+    hypernet = chunk_hypernet()
+    with pytest.raises(ValueError, match="targets is empty"):
+        train_on_targets(hypernet, 0, tasks.x[0], tasks.y[0], [], steps=5)
+    with pytest.raises(ValueError, match="build it with a larger max_target"):
+        train_on_targets(hypernet, 0, tasks.x[0], tasks.y[0], [mlp(4), mlp(32)], steps=5)
+    with pytest.raises(TypeError, match="hypernet must be a HyperNetwork"):
+        train_on_targets(hv.HyperDNN(hypernet), 0, tasks.x[0], tasks.y[0], [mlp(4)], steps=5)
+    one_shot = hv.HyperNetwork(LARGEST, strategy="one-shot")
+    with pytest.raises(ValueError, match="only chunk-wise and component-wise"):
+        train_on_targets(one_shot, 0, tasks.x[0], tasks.y[0], [mlp(8)], steps=5)
+
+
+def test_target_errors_flags_trained_targets_and_formats_a_table(tasks):
+    hypernet = chunk_hypernet()
+    grid = torch.linspace(-5, 5, 50).unsqueeze(1)
+    results = target_errors(
+        hypernet, torch.arange(2), [mlp(4), mlp(8)], tasks.params, grid, trained=[mlp(8)]
+    )
+    assert [(r.name, r.num_params, r.trained) for r in results] == [
+        ("1→4→4→1", 33, False),
+        ("1→8→8→1", 97, True),
+    ]
+    assert all(r.error > 0 for r in results)
+    table = format_results(results).splitlines()
+    assert table[0].split()[:3] == ["target", "P", "error"]
+    assert table[1].split()[0] == "1→4→4→1" and table[1].endswith("no")
+    assert table[2].endswith("yes")
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+@pytest.fixture
+def explorer(tasks):
+    return WidthExplorer(
+        chunk_hypernet(), tasks, trained=[mlp(8)], widths=(4, 8, 16), depths=(1, 2, 3), width=8
+    )
+
+
+def test_explorer_starts_on_the_given_width_and_width_is_the_first_control(explorer):
+    assert list(explorer.controls) == ["width", "depth", "task"]
+    status = explorer.status_text()
+    assert status.startswith("width 8, depth 2 (1→8→8→1, trained): P = 97, error ")
+    assert status.endswith("against task 0's true curve")
+    assert explorer.figure.data[1].z is not None and np.shape(explorer.figure.data[1].z) == (8, 8)
+
+
+def test_moving_the_width_changes_status_heatmaps_and_prediction(explorer):
+    prediction = np.array(explorer.figure.data[-1].y)
+    assert explorer.set(width=16)
+    assert explorer.status_text().startswith("width 16, depth 2 (1→16→16→1, not seen in training)")
+    assert "P = 321" in explorer.status_text()
+    assert np.shape(explorer.figure.data[1].z) == (16, 16)
+    assert not np.allclose(np.array(explorer.figure.data[-1].y), prediction)
+    assert explorer.figure.layout.annotations[1].text == "fc1 16×16"
+
+
+def test_depth_changes_the_number_of_heatmaps_shown(explorer):
+    assert explorer.set(width=4, depth=1)
+    assert [bool(t.visible) for t in explorer.figure.data[:4]] == [True, True, False, False]
+    assert explorer.figure.layout.annotations[2].text == ""
+    assert explorer.set(depth=3)
+    assert all(t.visible for t in explorer.figure.data[:4])
+
+
+def test_task_choice_changes_the_data_shown(explorer, tasks):
+    assert explorer.set(task=1)
+    assert "task 1's true curve" in explorer.status_text()
+    assert np.allclose(explorer.figure.data[4].y, tasks.y[1].flatten().numpy())
+
+
+def test_a_target_too_large_shows_an_error_and_keeps_the_last_state(explorer):
+    assert explorer.set(width=4)
+    good_state, good_z = explorer.state, explorer.figure.data[1].z
+    assert not explorer.set(width=16, depth=3)  # P = 593 > 11 chunks of 32
+    assert "ValueError" in explorer.status_text() and "larger max_target" in explorer.status_text()
+    assert "hv-error" in explorer.status.value
+    assert explorer.state is good_state and explorer.figure.data[1].z is good_z
+
+
+def test_explorer_serves_a_data_conditioned_hypernet(tasks):
+    dash = WidthExplorer(chunk_hypernet("data"), tasks, trained=[], widths=(4, 8), width=4)
+    assert dash.status_text().startswith("width 4, depth 2 (1→4→4→1, not seen in training)")
+    assert dash.set(task=1, width=8)
+
+
+def test_explorer_updates_fast_and_draws_a_static_picture(explorer):
+    times = []
+    for width in (4, 8, 16, 8, 4, 16, 8, 4, 16, 8):
+        start = time.perf_counter()
+        assert explorer.set(width=width)
+        times.append(time.perf_counter() - start)
+    assert np.percentile(times, 95) < 0.1
+    figure = explorer.draw_static(explorer.state)
+    assert len(figure.axes) == 4  # three layers and the prediction
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["text/plain"] == (
+        "Dynamic output: one hypernet, many widths (interactive: run the notebook to use it)"
+    )
