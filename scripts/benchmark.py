@@ -3,7 +3,8 @@
 Usage: .venv/bin/python scripts/benchmark.py [--only SECTION] [--out FILE]
 Sections: notebooks (run time, kernel peak RSS and size of each notebook), batched (256
 generated networks in one vmapped call vs a Python loop), training (step time of a DNN and
-of a HyperDNN per output strategy). Add a section by appending a function to `SECTIONS`;
+of a HyperDNN per output strategy), explorer (update latency of notebook 03's strategy
+explorer). Add a section by appending a function to `SECTIONS`;
 `latency_table` times a callable (e.g. a widget update) against a 100 ms budget.
 """
 
@@ -257,12 +258,63 @@ def training_section() -> str:
     )
 
 
+# --- strategy explorer latency (notebook 03) -------------------------------------------------
+
+
+def explorer_section() -> str:
+    """p50/p95 of StrategyExplorer.set() cycling through its trained grid, as in notebook 03."""
+    import itertools
+
+    from hyperviz.explorer import StrategyExplorer
+    from hyperviz.table1 import VARIANTS
+
+    tasks = hv.sinusoid_tasks(num_tasks=4, num_points=20, seed=0)
+    start = time.perf_counter()
+    explorer = StrategyExplorer(tasks)  # the notebook's grid: 3 widths, 3 chunk sizes, 2 embeddings
+    build_s = time.perf_counter() - start
+    grid = [
+        {"strategy": s, "chunk_size": c, "embedding_dim": e, "width": w}
+        for s, c, e, w in itertools.product(
+            VARIANTS, explorer.chunk_sizes, explorer.embedding_dims, explorer.widths
+        )
+    ]
+    settings, strategies = itertools.cycle(grid), itertools.cycle(VARIANTS)
+
+    def checked(ok: bool) -> None:
+        if not ok:
+            raise RuntimeError(f"explorer update failed: {explorer.status_text()}")
+
+    def bad_value() -> None:
+        if explorer.set(chunk_size=0):
+            raise RuntimeError("chunk_size=0 was accepted")
+
+    rows = [
+        latency_row(
+            "every control: next setting of the grid",
+            lambda: checked(explorer.set(**next(settings))),
+            n=len(grid),
+        ),  # fmt: skip
+        latency_row(
+            "strategy dropdown only", lambda: checked(explorer.set(strategy=next(strategies)))
+        ),  # fmt: skip
+        latency_row("bad value (chunk size 0): error shown", bad_value),
+    ]
+    return (
+        f"StrategyExplorer on 4 sinusoid tasks: {len(explorer.results)} settings trained at "
+        f"construction in {build_s:.1f} s (100 steps each, one torch thread). Each update is "
+        "`explorer.set(...)`: look up the trained result, redraw the FigureWidget (Python side; "
+        "the browser's drawing comes on top).\n\n"
+        + markdown_table(LATENCY_HEADERS, rows, floatfmt=".1f")
+    )
+
+
 # --- report ----------------------------------------------------------------------------------
 
 SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "notebooks": ("Notebooks", notebooks_section),
     "batched": ("Batched vs looped", batched_section),
     "training": ("Training step time", training_section),
+    "explorer": ("Strategy explorer latency", explorer_section),
 }
 
 

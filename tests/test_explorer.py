@@ -1,0 +1,140 @@
+"""The strategy explorer: a trained grid, cheap updates via set(), errors in the status line."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib
+import numpy as np
+import pytest
+
+from hyperviz import sinusoid_tasks
+from hyperviz.explorer import StrategyExplorer, grid_key, train_grid
+from hyperviz.table1 import VARIANTS
+
+matplotlib.use("Agg")
+GRID = {"widths": (4, 8), "chunk_sizes": (16, 32), "embedding_dims": (2, 3)}
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return sinusoid_tasks(num_tasks=2, num_points=8, seed=0)
+
+
+@pytest.fixture(scope="module")
+def results(tasks):
+    return train_grid(tasks, **GRID, steps=3, hidden=8)
+
+
+@pytest.fixture
+def explorer(tasks, results):
+    return StrategyExplorer(tasks, **GRID, results=results)
+
+
+def test_grid_trains_each_distinct_setting_once(results):
+    # per width: one-shot, multi-head, 2 chunk sizes x 2 embeddings, 2 x 2 components
+    assert len(results) == 2 * (1 + 1 + 4 + 2 + 2)
+    assert grid_key("one-shot", 8, 16, 3) == ("one-shot", 8, 0, 0)
+    assert grid_key("component-wise (layer)", 8, 16, 3) == ("component-wise (layer)", 8, 0, 3)
+    assert grid_key("chunk-wise", 8, 16, 3) == ("chunk-wise", 8, 16, 3)
+    assert all(len(r.loss) == 3 for r in results.values())
+
+
+def test_first_control_is_the_strategy_dropdown(explorer):
+    name, control = next(iter(explorer.controls.items()))
+    assert name == "strategy" and isinstance(control, widgets.Dropdown)
+    assert list(control.options) == list(VARIANTS)
+
+
+def test_starts_on_the_middle_chunk_size_and_largest_width(explorer):
+    assert explorer.status_text().startswith("chunk-wise, chunk 32, embedding 3, width 8: Φ = ")
+    assert explorer.figure.data[1].z.shape == (8, 8)
+
+
+def test_a_good_change_updates_status_and_figure(explorer):
+    before_status, before_z = explorer.status_text(), np.array(explorer.figure.data[1].z)
+    assert explorer.set(strategy="one-shot")
+    status = explorer.status_text()
+    assert status != before_status and status.startswith("one-shot, width 8: Φ = ")
+    assert "chunk" not in status and "embedding" not in status
+    assert not np.array_equal(np.array(explorer.figure.data[1].z), before_z)
+    widths = {t.name: t.line.width for t in explorer.figure.data[3:8]}
+    assert widths["one-shot"] == 3 and widths["chunk-wise"] == 1
+
+
+def test_width_changes_heatmap_shapes_and_titles(explorer):
+    assert explorer.set(width=4)
+    assert explorer.figure.data[0].z.shape == (4, 1)
+    assert explorer.figure.data[1].z.shape == (4, 4)
+    assert explorer.figure.layout.annotations[1].text == "Θ of fc1 (4×4)"
+    assert "width 4" in explorer.status_text()
+
+
+def test_status_and_counts_come_from_the_trained_result(explorer, results):
+    explorer.set(strategy="chunk-wise", chunk_size=16, embedding_dim=2, width=8)
+    result = results[("chunk-wise", 8, 16, 2)]
+    rep = result.report
+    assert explorer.status_text() == (
+        f"chunk-wise, chunk 16, embedding 2, width 8: Φ = {rep.learnable:,}, "
+        f"Θ = {rep.generated:,}, Θ/Φ = {rep.compression_ratio:.3g}, "
+        f"unused {rep.unused_outputs:,}, loss {result.final_loss:.3g}"
+    )
+    bars = explorer.figure.data[-1]
+    assert list(bars.x) == [rep.learnable, rep.generated, rep.last_layer, 15, 2 * 7]
+    explorer.set(strategy="one-shot")
+    assert list(explorer.figure.data[-1].text)[-2:] == ["unused outputs: 0", "embeddings: 0"]
+    assert list(explorer.figure.data[-1].x)[-2:] == [1, 1]  # a log axis cannot show 0
+    assert list(explorer.figure.data[3 + 2].y) == result.loss
+
+
+@pytest.mark.parametrize(
+    ("chunk_size", "message"),
+    [(0, "chunk_size=0 is not allowed"), (100, "chunk_size=100 was not trained")],
+)
+def test_a_bad_chunk_size_shows_an_error_and_keeps_the_last_state(explorer, chunk_size, message):
+    explorer.set(strategy="chunk-wise", chunk_size=16)
+    state, status = explorer.state, explorer.status_text()
+    z = np.array(explorer.figure.data[1].z)
+    assert not explorer.set(chunk_size=chunk_size)
+    assert message in explorer.status_text()
+    assert "hv-error" in explorer.status.value and "last good state" in explorer.status.value
+    assert explorer.state is state
+    assert np.array_equal(np.array(explorer.figure.data[1].z), z)
+    assert explorer.set(chunk_size=32) and explorer.status_text() != status
+
+
+def test_chunk_size_off_the_grid_is_fine_where_it_does_not_apply(explorer):
+    assert explorer.set(strategy="multi-head", chunk_size=100)
+    assert explorer.status_text().startswith("multi-head, width 8")
+    assert not explorer.set(strategy="chunk-wise")
+    assert "chunk_size=100 was not trained" in explorer.status_text()
+
+
+def test_the_update_path_only_looks_up_results(explorer):
+    """No training on update: every setting reuses a stored result object."""
+    for strategy in VARIANTS:
+        explorer.set(strategy=strategy, chunk_size=16, embedding_dim=2, width=4)
+        assert explorer.state.result is explorer.results[grid_key(strategy, 4, 16, 2)]
+
+
+def test_static_picture(explorer):
+    figure = explorer.draw_static(explorer.state)
+    assert len(figure.axes) == 3 + 1 + 1 + 1  # heatmaps, colour bar, loss, counts
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"widths": ()}, ValueError),
+        ({"chunk_sizes": (0,)}, ValueError),
+        ({"widths": (2.5,)}, TypeError),
+    ],
+)
+def test_bad_grids_are_refused(tasks, results, kwargs, error):
+    with pytest.raises(error):
+        StrategyExplorer(tasks, **{**GRID, **kwargs}, results=results)
+
+
+def test_text_form_is_a_fixed_sentence(explorer):
+    text = explorer._repr_mimebundle_()["text/plain"]
+    assert text == "Strategy explorer (interactive: run the notebook to use it)"
