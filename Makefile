@@ -8,6 +8,13 @@ APT_WAIT := -o DPkg::Lock::Timeout=300
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The same numbers on every x86-64 machine. torch (ATen), MKL and oneDNN each pick kernels by
+# the CPU (AVX-512 or AVX2, Intel or AMD), and a few hundred training steps grow those last-bit
+# differences into different printed losses. Pinning all three to AVX2 keeps the stored notebook
+# outputs reproducible, so nbval can compare them. binder/start sets the same (a test checks it).
+export ATEN_CPU_CAPABILITY ?= avx2
+export MKL_CBWR ?= AVX2,STRICT
+export ONEDNN_MAX_CPU_ISA ?= AVX2
 CUDA_CHECK := import sys, torch; v = torch.version.cuda; sys.exit(f"a CUDA build of torch was \
   installed: torch {torch.__version__}, CUDA {v}; run make clean, then install a CPU build" if v else 0)
 

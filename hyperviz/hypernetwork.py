@@ -20,7 +20,8 @@ from hyperviz.conditioning import (
     NoiseConditioner,
     TaskConditioner,
 )
-from hyperviz.strategies import STRATEGIES, ChunkWise, ComponentWise
+from hyperviz.init import hyperfan_init
+from hyperviz.strategies import STRATEGIES
 from hyperviz.targets import TargetNetwork
 
 INITS = ("default", "hyperfan-in", "hyperfan-out")
@@ -65,8 +66,6 @@ class HyperNetwork(nn.Module):
         self.strategy = STRATEGIES[strategy](target, embedding_dim, body, hidden, **options)
         self.init_scheme = init
         if init != "default":
-            from hyperviz.init import hyperfan_init
-
             hyperfan_init(self, mode=init.removeprefix("hyperfan-"))
         if spectral_norm:
             _apply_spectral_norm(self.strategy)
@@ -156,6 +155,3 @@ def _apply_spectral_norm(module: nn.Module) -> None:
             setattr(module, name, nn.utils.parametrizations.spectral_norm(child))
         else:
             _apply_spectral_norm(child)
-
-
-__all__ = ["HyperNetwork", "GenerationReport", "INITS", "ChunkWise", "ComponentWise"]

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from hyperviz.checks import check_choice
-from hyperviz.targets import ACTIVATIONS, TargetNetwork
+from hyperviz.targets import TargetNetwork
 
 
 def target_variances(target: TargetNetwork, mode: str = "in") -> torch.Tensor:
@@ -116,6 +116,3 @@ def format_variance_report(report: list[LayerVariance]) -> str:
         f"{r.layer:<8}{r.generated:>12.3g}{r.kaiming:>12.3g}{r.xavier:>12.3g}" for r in report
     ]
     return "\n".join(lines)
-
-
-__all__ = ["ACTIVATIONS", "hyperfan_init", "weight_variance_report", "format_variance_report"]

@@ -74,7 +74,7 @@ class TrainingStepper(Dashboard):
 
     def _add_traces(self) -> None:
         limit = max(
-            float(np.abs(t).max()) for h in self.histories.values() for t in h.snapshots.values()
+            float(t.abs().max()) for h in self.histories.values() for t in h.snapshots.values()
         )
         for row, _ in enumerate(self.histories, start=1):
             for col, _ in enumerate(self.target.layers, start=1):

@@ -76,3 +76,13 @@ def test_makefile_torch_pin_satisfies_pyproject():
     pin = re.search(r"^TORCH_VERSION \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)
     torch = pip_reqs(PYPROJECT["project"]["dependencies"])["torch"]
     assert Version(pin.group(1)) in torch.specifier
+
+
+def test_binder_start_pins_the_cpu_kernels_like_the_makefile():
+    start = ROOT / "binder" / "start"
+    assert os.access(start, os.X_OK), "binder/start must be executable"
+    text = start.read_text()
+    assert text.rstrip().endswith('exec "$@"'), "binder/start must hand over to JupyterLab"
+    pins = dict(re.findall(r"^export (\w+) \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M))
+    assert {"ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA"} <= set(pins)
+    assert dict(re.findall(r"^export (\w+)=(\S+)$", text, re.M)) == pins
