@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 import hyperviz as hv
+from hyperviz.latency import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -37,6 +38,13 @@ lines = status.read_text().splitlines() if status.exists() else []
 hwm = [line.split()[1] for line in lines if line.startswith("VmHWM")]
 maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
 print(hwm[0] if hwm else maxrss // 1024 if sys.platform == "darwin" else maxrss)
+"""
+# Every dashboard the notebook left in its namespace, each control swept through its values.
+LATENCY_CODE = """\
+import json
+from hyperviz.latency import namespace_latencies
+print(json.dumps([[l.name, len(l.times_ms), l.p50, l.p95, l.failed]
+                  for l in namespace_latencies(globals())]))
 """
 SIZES = [1, 64, 64, 1]
 STRATEGY_NAMES = ("one-shot", "multi-head", "chunk-wise", "component-wise")
@@ -59,15 +67,6 @@ def markdown_table(
     lines = [headers, align or ["---"] * len(headers)]
     lines += [[format_cell(v, floatfmt) for v in row] for row in rows]
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) of `values`, linearly interpolated."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def time_ms(fn: Callable[[], object], n: int, warmup: int = 1) -> list[float]:
@@ -107,12 +106,15 @@ def latency_table(name: str, update_fn: Callable[[], object], n: int = 50) -> st
 # --- 1. notebooks ----------------------------------------------------------------------------
 
 
-def run_notebook(path: Path) -> tuple[float, float]:
-    """Execute `path` in a fresh kernel (cwd notebooks/): cell time in s, kernel peak RSS in MB.
+def run_notebook(path: Path) -> tuple[float, float, list[list]]:
+    """Execute `path` in a fresh kernel (cwd notebooks/): cell time in s, kernel peak RSS in MB,
+    and one [name, updates, p50 ms, p95 ms, failed] row per dashboard it built.
 
-    Kernel start-up is not timed. A last cell, added in memory only, reads the kernel's own
-    peak RSS (VmHWM, in KiB). Nothing is written back.
+    Kernel start-up is not timed. Two last cells, added in memory only, read the kernel's own
+    peak RSS (VmHWM, in KiB) and then sweep every dashboard's controls. Nothing is written back.
     """
+    import json
+
     import nbformat
     from nbclient import NotebookClient
 
@@ -125,17 +127,21 @@ def run_notebook(path: Path) -> tuple[float, float]:
         store_widget_state=False,
     )
     client.reset_execution_trackers()
+    probes = [nbformat.v4.new_code_cell(code) for code in (PEAK_RSS_CODE, LATENCY_CODE)]
     with client.setup_kernel():
         client.wait_for_reply(client.kc.kernel_info())  # kernel ready before the clock starts
         start = time.perf_counter()
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         seconds = time.perf_counter() - start
-        probe = nbformat.v4.new_code_cell(PEAK_RSS_CODE)
-        nb.cells.append(probe)
-        client.execute_cell(probe, len(nb.cells) - 1)
-    text = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
-    return seconds, int(text.split()[-1]) * 1024 / 1e6
+        for probe in probes:
+            nb.cells.append(probe)
+            client.execute_cell(probe, len(nb.cells) - 1)
+    rss_text, latency_text = (
+        "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+        for probe in probes
+    )
+    return seconds, int(rss_text.split()[-1]) * 1024 / 1e6, json.loads(latency_text)
 
 
 def notebooks_section() -> str:
@@ -145,12 +151,12 @@ def notebooks_section() -> str:
     paths = sorted(NOTEBOOKS.glob("*.ipynb"))
     if not paths:
         return f"No notebooks in {NOTEBOOKS.name}/ yet."
-    rows = []
+    rows, latency_rows = [], []
     for path in paths:
         size_mb = path.stat().st_size / 1e6
         size = f"{size_mb:.2f} MB / {FILE_BUDGET_MB:g} MB"
         try:
-            seconds, rss_mb = run_notebook(path)
+            seconds, rss_mb, latencies = run_notebook(path)
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
             name = getattr(error, "ename", type(error).__name__)
             reason = f"{name}: {getattr(error, 'evalue', '')}".removesuffix(": ")[:60]
@@ -165,6 +171,10 @@ def notebooks_section() -> str:
             ]
             if value > budget
         ]
+        for name, updates, p50, p95, failed in latencies:
+            ok = p95 <= LATENCY_BUDGET_MS and not failed
+            verdict = mark(ok) + (f" {failed} updates failed" if failed else "")
+            latency_rows.append([path.stem[:2], name, updates, p50, p95, verdict])
         rows.append(
             [
                 path.name,
@@ -175,7 +185,17 @@ def notebooks_section() -> str:
             ]
         )
     headers = ("Notebook", "Run time / budget", "Kernel peak RSS / budget", "File / budget", "OK")
-    return markdown_table(headers, rows) + "\n\nRun time: all cells, kernel start-up excluded."
+    latency_headers = ("Notebook", "Dashboard", *LATENCY_HEADERS[1:])
+    return (
+        markdown_table(headers, rows)
+        + "\n\nRun time: all cells, kernel start-up excluded.\n\n"
+        + "### Dashboard latency\n\nEvery dashboard each notebook builds, in its kernel after "
+        "the last cell: each control set to each of its values in turn, twice "
+        "(`hyperviz.latency.sweep_latencies`). One update = `dashboard.set(...)`: recompute, "
+        "redraw the live figure, new status line (Python side; the browser's drawing comes on "
+        "top). A free text box is re-set to its value.\n\n"
+        + markdown_table(latency_headers, latency_rows, floatfmt=".1f")
+    )
 
 
 # --- 2. batched vs looped --------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import matplotlib
 import numpy as np
 import pytest
@@ -78,13 +76,10 @@ def test_token_labels_must_match_the_tokens(parts):
         BodyExplorer(*parts[:4], token_labels=["a", "b", "c"])
 
 
-def test_updates_are_fast(explorer):
-    times = []
-    for i in range(24):
-        start = time.perf_counter()
-        explorer.set(body=["mlp", "cnn", "rnn", "attention"][i % 4], task=i % 3)
-        times.append(time.perf_counter() - start)
-    assert sorted(times)[int(0.95 * len(times)) - 1] < 0.1
+def test_every_body_and_task_updates(explorer):
+    # How fast: scripts/benchmark.py (dashboard latency), not a timed test.
+    for i in range(12):
+        assert explorer.set(body=["mlp", "cnn", "rnn", "attention"][i % 4], task=i % 3)
 
 
 def test_static_picture_has_four_panels(explorer):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import ipywidgets as widgets
 import numpy as np
 import pytest
@@ -123,14 +121,11 @@ def test_text_repr_is_fixed_and_controls_have_classes(explorer):
     assert "hv-control-conditioning" in explorer.controls["conditioning"]._dom_classes
 
 
-def test_updates_are_cheap(explorer):
+def test_every_view_item_and_example_count_updates(explorer):
+    # How fast: scripts/benchmark.py (dashboard latency), not a timed test.
     names = list(explorer.views)
-    times = []
     for i in range(20):
-        start = time.perf_counter()
-        explorer.set(conditioning=names[i % 4], item=i % 5, examples=1 + i % 10)
-        times.append(time.perf_counter() - start)
-    assert np.percentile(times, 95) < 0.5  # generous: the machine may be shared
+        assert explorer.set(conditioning=names[i % 4], item=i % 5, examples=1 + i % 10)
 
 
 def test_static_picture_has_one_heatmap_per_layer_and_the_predictions(explorer):

@@ -1,7 +1,5 @@
 """Dynamic output: targets chosen at call time, training on several, the width explorer."""
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -176,13 +174,10 @@ def test_explorer_serves_a_data_conditioned_hypernet(tasks):
     assert dash.set(task=1, width=8)
 
 
-def test_explorer_updates_fast_and_draws_a_static_picture(explorer):
-    times = []
-    for width in (4, 8, 16, 8, 4, 16, 8, 4, 16, 8):
-        start = time.perf_counter()
+def test_explorer_updates_and_draws_a_static_picture(explorer):
+    # How fast: scripts/benchmark.py (dashboard latency), not a timed test.
+    for width in (4, 8, 16, 8, 4, 16):
         assert explorer.set(width=width)
-        times.append(time.perf_counter() - start)
-    assert np.percentile(times, 95) < 0.1
     figure = explorer.draw_static(explorer.state)
     assert len(figure.axes) == 4  # three layers and the prediction
     bundle = explorer._repr_mimebundle_()
