@@ -1,11 +1,12 @@
 """Benchmarks of the course, printed as Markdown tables (`make bench`).
 
 Usage: .venv/bin/python scripts/benchmark.py [--only SECTION] [--out FILE]
-Sections: notebooks (run time, kernel peak RSS and size of each notebook), batched (256
+Sections: notebooks (run time, kernel peak RSS and size of each notebook, and the update
+latency of every dashboard it builds), batched (256
 generated networks in one vmapped call vs a Python loop), training (step time of a DNN and
 of a HyperDNN per output strategy), explorer (update latency of notebook 03's strategy
 explorer). Add a section by appending a function to `SECTIONS`;
-`latency_table` times a callable (e.g. a widget update) against a 100 ms budget.
+`latency_row` times a callable (e.g. a widget update) against the 100 ms budget.
 """
 
 from __future__ import annotations
@@ -96,11 +97,6 @@ def latency_row(name: str, update_fn: Callable[[], object], n: int = 50) -> list
     times = time_ms(update_fn, n)
     p50, p95 = percentile(times, 50), percentile(times, 95)
     return [name, n, p50, p95, mark(p95 <= LATENCY_BUDGET_MS)]
-
-
-def latency_table(name: str, update_fn: Callable[[], object], n: int = 50) -> str:
-    """A one-row Markdown table of p50/p95 ms of `update_fn` against the 100 ms budget."""
-    return markdown_table(LATENCY_HEADERS, [latency_row(name, update_fn, n)], floatfmt=".1f")
 
 
 # --- 1. notebooks ----------------------------------------------------------------------------
