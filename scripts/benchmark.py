@@ -2,11 +2,11 @@
 
 Usage: .venv/bin/python scripts/benchmark.py [--only SECTION] [--out FILE]
 Sections: notebooks (run time, kernel peak RSS and size of each notebook, and the update
-latency of every dashboard it builds), batched (256
-generated networks in one vmapped call vs a Python loop), training (step time of a DNN and
-of a HyperDNN per output strategy), explorer (update latency of notebook 03's strategy
-explorer). Add a section by appending a function to `SECTIONS`;
-`latency_row` times a callable (e.g. a widget update) against the 100 ms budget.
+latency of every dashboard it builds), batched (256 generated networks in one vmapped call
+vs a Python loop), training (step time of a DNN and of a HyperDNN per output strategy),
+explorer (update latency of notebook 03's strategy explorer over its whole grid). Add a
+section by appending a function to `SECTIONS`; `latency_row` times a callable (e.g. a
+widget update) against the 100 ms budget.
 """
 
 from __future__ import annotations
