@@ -37,13 +37,11 @@ def control_values(control: widgets.ValueWidget, most: int = 8) -> list[Any]:
     if hasattr(control, "options"):  # Dropdown, SelectionSlider, ...: options or (label, value)
         values = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
     elif hasattr(control, "min") and hasattr(control, "max"):
-        low, high, step = control.min, control.max, getattr(control, "step", 1) or 1
-        count = int((high - low) // step) + 1
-        picks = sorted({round(i * (count - 1) / max(most - 1, 1)) for i in range(most)})
-        values = [low + pick * step for pick in picks if pick < count]
+        low, step = control.min, getattr(control, "step", 1) or 1
+        values = [low + i * step for i in range(int((control.max - low) // step) + 1)]
     else:
         values = [control.value]
-    if len(values) > most:
+    if len(values) > most:  # evenly spread, first and last kept
         values = [values[round(i * (len(values) - 1) / (most - 1))] for i in range(most)]
     return values
 

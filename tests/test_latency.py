@@ -8,7 +8,7 @@ from hyperviz.chunk_layout import ChunkLayoutViewer
 from hyperviz.latency import control_values, namespace_latencies, percentile, sweep_latencies
 
 
-def test_percentile_interpolates_and_rejects_nothing():
+def test_percentile_interpolates_and_rejects_an_empty_sequence():
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([0.0, 10.0], 95) == pytest.approx(9.5)
     with pytest.raises(ValueError, match="empty"):
