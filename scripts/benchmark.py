@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import hyperviz as hv
-from hyperviz.latency import percentile
+from hyperviz.viz.latency import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -43,7 +43,7 @@ print(hwm[0] if hwm else maxrss // 1024 if sys.platform == "darwin" else maxrss)
 # Every dashboard the notebook left in its namespace, each control swept through its values.
 LATENCY_CODE = """\
 import json
-from hyperviz.latency import namespace_latencies
+from hyperviz.viz.latency import namespace_latencies
 print(json.dumps([[l.name, len(l.times_ms), l.p50, l.p95, l.failed]
                   for l in namespace_latencies(globals())]))
 """
@@ -187,7 +187,7 @@ def notebooks_section() -> str:
         + "\n\nRun time: all cells, kernel start-up excluded.\n\n"
         + "### Dashboard latency\n\nEvery dashboard each notebook builds, in its kernel after "
         "the last cell: each control set to each of its values in turn, twice "
-        "(`hyperviz.latency.sweep_latencies`). One update = `dashboard.set(...)`: recompute, "
+        "(`hyperviz.viz.latency.sweep_latencies`). One update = `dashboard.set(...)`: recompute, "
         "redraw the live figure, new status line (Python side; the browser's drawing comes on "
         "top). A free text box is re-set to its value.\n\n"
         + markdown_table(latency_headers, latency_rows, floatfmt=".1f")
@@ -281,8 +281,8 @@ def explorer_section() -> str:
     """p50/p95 of StrategyExplorer.set() cycling through its trained grid, as in notebook 03."""
     import itertools
 
-    from hyperviz.explorer import StrategyExplorer
-    from hyperviz.table1 import VARIANTS
+    from hyperviz.lessons.output_based import VARIANTS
+    from hyperviz.lessons.output_based_dashboard import StrategyExplorer
 
     tasks = hv.sinusoid_tasks(num_tasks=4, num_points=20, seed=0)
     start = time.perf_counter()

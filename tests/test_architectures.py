@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hyperviz import BODIES, HyperNetwork, MLPTarget, seed_everything, sinusoid_tasks
-from hyperviz.architectures import (
+from hyperviz.lessons.architectures import (
     attention_map,
     body_tokens,
     chunk_labels,

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from hyperviz import MLPTarget, sinusoid_curve, sinusoid_tasks
-from hyperviz.architectures import chunk_labels, compare_bodies
-from hyperviz.body_explorer import BodyExplorer
+from hyperviz.lessons.architectures import chunk_labels, compare_bodies
+from hyperviz.lessons.architectures_dashboard import BodyExplorer
 
 matplotlib.use("Agg")
 TARGET = MLPTarget([1, 8, 8, 1])

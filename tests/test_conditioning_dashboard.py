@@ -8,14 +8,15 @@ import pytest
 import torch
 
 import hyperviz as hv
-from hyperviz.conditioning_dashboard import (
+from hyperviz.evaluation import dense_grid
+from hyperviz.lessons.input_based import SeparateDNNs, family_mean_curve
+from hyperviz.lessons.input_based_dashboard import (
     ConditioningExplorer,
     DataView,
     NoiseView,
     TaskView,
     plot_panels,
 )
-from hyperviz.input_based import SeparateDNNs, dense_grid, family_mean_curve
 
 
 @pytest.fixture(scope="module")

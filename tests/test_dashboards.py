@@ -5,9 +5,10 @@ import pytest
 import torch
 
 import hyperviz as hv
-from hyperviz.chunk_layout import ChunkLayoutViewer, chunk_layout
+from hyperviz.chunk_layout import chunk_layout
 from hyperviz.gradients import autograd_path, leaf_parameters
-from hyperviz.stepper import TrainingStepper
+from hyperviz.lessons.dnn_vs_hyperdnn_dashboard import TrainingStepper
+from hyperviz.lessons.how_to_use_dashboard import ChunkLayoutViewer
 
 
 @pytest.fixture(scope="module")

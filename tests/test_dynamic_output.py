@@ -5,8 +5,7 @@ import pytest
 import torch
 
 import hyperviz as hv
-from hyperviz.dynamic_output import (
-    WidthExplorer,
+from hyperviz.lessons.variability import (
     arch_name,
     format_results,
     mlp,
@@ -14,6 +13,7 @@ from hyperviz.dynamic_output import (
     train_on_targets,
     weight_role,
 )
+from hyperviz.lessons.variability_dashboard import WidthExplorer
 
 LARGEST = mlp(16)  # 1 → 16 → 16 → 1, P = 321
 

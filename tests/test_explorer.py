@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from hyperviz import sinusoid_tasks
-from hyperviz.explorer import StrategyExplorer, grid_key, train_grid
-from hyperviz.table1 import VARIANTS
+from hyperviz.lessons.output_based import VARIANTS
+from hyperviz.lessons.output_based_dashboard import StrategyExplorer, grid_key, train_grid
 
 matplotlib.use("Agg")
 GRID = {"widths": (4, 8), "chunk_sizes": (16, 32), "embedding_dims": (2, 3)}

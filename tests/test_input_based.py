@@ -8,13 +8,11 @@ import pytest
 import torch
 
 import hyperviz as hv
-from hyperviz.input_based import (
+from hyperviz.evaluation import curve_errors, dense_grid, predict
+from hyperviz.lessons.input_based import (
     SeparateDNNs,
-    curve_errors,
-    dense_grid,
     family_mean_curve,
     kl_to_prior,
-    predict,
     prior_variances,
     spread_over_training,
     spread_summary,
@@ -62,26 +60,6 @@ def test_separate_dnns_refuse_a_bad_count():
         SeparateDNNs(hv.MLPTarget(SMALL), num_nets=0)
 
 
-def test_curve_errors_are_zero_for_the_truth_and_check_shapes():
-    tasks = hv.sinusoid_tasks(num_tasks=3, num_points=4)
-    grid = dense_grid(50)
-    truth = hv.sinusoid_curve(tasks.params, grid)
-    assert torch.equal(curve_errors(truth, tasks.params, grid), torch.zeros(3))
-    torch.testing.assert_close(
-        curve_errors(truth + 0.5, tasks.params, grid), torch.full((3,), 0.25)
-    )
-    with pytest.raises(ValueError, match=r"need \(3, 50, 1\)"):
-        curve_errors(truth[:2], tasks.params, grid)
-
-
-def test_predict_runs_every_net_on_one_grid_without_gradients():
-    target = hv.MLPTarget(SMALL)
-    theta = torch.randn(4, target.num_params, requires_grad=True)
-    out = predict(target, theta, dense_grid(30))
-    assert out.shape == (4, 30, 1) and not out.requires_grad
-    assert predict(target, theta[0], dense_grid(30)).shape == (1, 30, 1)
-
-
 def test_family_mean_is_the_expected_sinusoid():
     # E[A] = 1.25 and E[sin(x + φ)] = (2/π) cos x for φ ~ U(0, π).
     grid = dense_grid(41)
@@ -89,13 +67,6 @@ def test_family_mean_is_the_expected_sinusoid():
     torch.testing.assert_close(
         family_mean_curve(grid, num_tasks=20000), expected, atol=0.03, rtol=0
     )
-
-
-def test_dense_grid_spans_the_range():
-    grid = dense_grid(11, (-1.0, 1.0))
-    assert grid.shape == (11, 1) and grid[0].item() == -1.0 and grid[-1].item() == 1.0
-    with pytest.raises(ValueError, match="num_points=0"):
-        dense_grid(0)
 
 
 def _data_hyperdnn(seed: int = 0) -> hv.HyperDNN:

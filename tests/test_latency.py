@@ -4,8 +4,8 @@ import ipywidgets as widgets
 import pytest
 
 from hyperviz import MLPTarget
-from hyperviz.chunk_layout import ChunkLayoutViewer
-from hyperviz.latency import control_values, namespace_latencies, percentile, sweep_latencies
+from hyperviz.lessons.how_to_use_dashboard import ChunkLayoutViewer
+from hyperviz.viz.latency import control_values, namespace_latencies, percentile, sweep_latencies
 
 
 def test_percentile_interpolates_and_rejects_an_empty_sequence():

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from hyperviz import MLPTarget
-from hyperviz.output_grids import output_grid, plot_output_grids
-from hyperviz.table1 import VARIANTS, make_hypernet
+from hyperviz.lessons.output_based import VARIANTS, make_hypernet, output_grid, plot_output_grids
 
 matplotlib.use("Agg")
 TARGET = MLPTarget([1, 32, 32, 1])  # layers of 64, 1,056 and 33 numbers

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import IPython.display
 import pytest
 import torch
 
+import hyperviz.viz.progress as widget_progress
 from hyperviz import DNN, MLPTarget, fit, progress
 from hyperviz.progress import MIN_STEPS, ProgressBar, in_notebook
 
@@ -20,7 +20,7 @@ def test_outside_a_notebook_the_bar_shows_nothing(show, capsys):
     for done in range(1, MIN_STEPS * 2 + 1):
         bar.update(done, loss=0.5)
     bar.close()
-    assert bar.widget is None
+    assert bar.display is None
     assert capsys.readouterr() == ("", "")
 
 
@@ -36,31 +36,32 @@ def fake_notebook(monkeypatch):
     """Pretend to run in a kernel; collect what would be displayed."""
     shown = []
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
-    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setattr(widget_progress, "display", shown.append)
     return shown
 
 
 def test_in_a_notebook_short_runs_show_no_bar(fake_notebook):
     bar = ProgressBar(MIN_STEPS - 1)
-    assert not bar.show and bar.widget is None and fake_notebook == []
+    assert not bar.show and bar.display is None and fake_notebook == []
 
 
 def test_in_a_notebook_long_runs_show_a_bar_that_follows_the_steps(fake_notebook, capsys):
     total = MIN_STEPS + 3  # not a multiple of the refresh interval
     bar = ProgressBar(total, "fitting")
-    assert bar.show and fake_notebook == [bar.box]
-    assert bar.widget.description == "fitting" and bar.widget.max == total
+    shown = bar.display
+    assert bar.show and fake_notebook == [shown.box]
+    assert shown.widget.description == "fitting" and shown.widget.max == total
     bar.update(24, loss=1.0)
-    assert bar.widget.value == 0  # refreshed every 25 steps only
+    assert shown.widget.value == 0  # refreshed every 25 steps only
     bar.update(25, loss=0.123456)
-    assert bar.widget.value == 25
-    assert bar.label.value == f"25 / {total} steps, loss 0.1235"
+    assert shown.widget.value == 25
+    assert shown.label.value == f"25 / {total} steps, loss 0.1235"
     bar.update(total, loss=0.5)  # and at the last step
-    assert bar.widget.value == total
+    assert shown.widget.value == total
     bar.close()
     assert capsys.readouterr() == ("", "")
 
 
 def test_in_a_notebook_show_false_hides_the_bar(fake_notebook):
-    assert ProgressBar(MIN_STEPS * 10, show=False).widget is None
+    assert ProgressBar(MIN_STEPS * 10, show=False).display is None
     assert fake_notebook == []

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hyperviz import MLPTarget, sinusoid_tasks
-from hyperviz.table1 import (
+from hyperviz.lessons.output_based import (
     VARIANTS,
     format_claims,
     format_counts,
@@ -19,10 +19,10 @@ from hyperviz.table1 import (
     make_hypernet,
     plot_scaling,
     scaling_reports,
-    single_threaded,
     strategy_table,
     survey_claims,
 )
+from hyperviz.training import single_threaded
 
 matplotlib.use("Agg")
 WIDE = MLPTarget([1, 32, 32, 1])  # P = 1,153: layers of 64, 1,056 and 33 numbers

@@ -1,4 +1,4 @@
-"""A dashboard over hypernets that differ only in their body (survey §3.6).
+"""Notebook 05's dashboard (survey §3.6): hypernets that differ only in their body.
 
 All bodies are trained before the dashboard is built (`compare_bodies`); at construction it
 generates, for every body and task, the weights Θ, the fitted curve and how tokens meet in
@@ -19,9 +19,9 @@ import torch
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from hyperviz.architectures import BodyRun, attention_map, body_tokens, token_mixing
-from hyperviz.dashboard import Dashboard
 from hyperviz.data import TaskFamily
+from hyperviz.lessons.architectures import BodyRun, attention_map, body_tokens, token_mixing
+from hyperviz.viz.dashboard import Dashboard
 
 COLOURS = {"mlp": "#4c72b0", "cnn": "#dd8452", "rnn": "#55a868", "attention": "#c44e52"}
 

@@ -1,4 +1,4 @@
-"""A dashboard for input-based hypernets (survey §3.1): pick a conditioning, then a task or sample.
+"""Notebook 02's dashboard (survey §3.1): pick a conditioning, then a task or a sample.
 
 Each conditioning is a *view* built once from trained models (`TaskView`, `DataView`,
 `NoiseView`); a view answers `panel(item, examples)` with the generated weights Θ and the
@@ -21,11 +21,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from hyperviz.dashboard import Dashboard
 from hyperviz.data import TaskFamily, sinusoid_curve
-from hyperviz.input_based import SeparateDNNs, predict
+from hyperviz.evaluation import predict
+from hyperviz.lessons.input_based import SeparateDNNs
 from hyperviz.models import HyperDNN
-from hyperviz.plots import layer_matrices
+from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.plots import layer_matrices
 
 Y_RANGE = (-3.5, 3.5)  # amplitudes of the family are at most 2
 

@@ -1,4 +1,4 @@
-"""A dashboard that steps through two training runs, a DNN's and a HyperDNN's, side by side.
+"""Notebook 01's dashboard (survey §2, Fig. 1): a DNN's and a HyperDNN's training, side by side.
 
 Training happens before the dashboard is built (`train(..., snapshot_every=k)` stores Θ every
 k steps), so moving the slider only redraws: the heatmaps of Θ per layer for both models,
@@ -16,10 +16,10 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from hyperviz.dashboard import Dashboard
-from hyperviz.plots import layer_matrices
 from hyperviz.targets import TargetNetwork
 from hyperviz.training import History
+from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.plots import layer_matrices
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The strategy explorer: five output strategies (§3.2) for one target, counts and training.
+"""Notebook 03's dashboard (survey §3.2): the strategy explorer, five output strategies.
 
 Training cannot fit in a widget update, so every setting of a fixed grid (strategy x chunk
 size x embedding size x target width) is trained once, at construction (`train_grid`).
@@ -20,11 +20,17 @@ from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
 from hyperviz.checks import check_choice, check_positive_int
-from hyperviz.dashboard import Dashboard
 from hyperviz.data import TaskFamily
-from hyperviz.plots import layer_matrices
-from hyperviz.table1 import VARIANTS, StrategyResult, train_strategy, uses_chunks, uses_embeddings
+from hyperviz.lessons.output_based import (
+    VARIANTS,
+    StrategyResult,
+    train_strategy,
+    uses_chunks,
+    uses_embeddings,
+)
 from hyperviz.targets import MLPTarget
+from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.plots import layer_matrices
 
 GridKey = tuple[str, int, int, int]  # variant, width, chunk size (0: n/a), embedding size (0: n/a)
 COUNT_NAMES = ("Φ learnable", "Θ generated", "last layer", "unused outputs", "embeddings")

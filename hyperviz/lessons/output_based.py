@@ -1,31 +1,35 @@
-"""Table 1 of the survey (§3.2), measured: what each output strategy learns, makes and wastes.
+"""Notebook 03, output-based hypernets (survey §3.2): Table 1 measured, per output strategy.
 
 `make_hypernet` builds one hypernet per strategy variant for the same target,
 `layout_summary` says how its output layer lays out Θ, `strategy_table` trains every variant
 on the same tasks and returns one `StrategyResult` per row, `survey_claims` checks the
 survey's qualitative claims against those rows, and `scaling_reports` counts (without
-training) how the last layer grows with the target's width. `hyperviz.output_grids` draws
-where each generated number goes.
+training) how the last layer grows with the target's width. `output_grid` and
+`plot_output_grids` show where each generated number goes.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from hyperviz.checks import check_choice, check_positive_int
 from hyperviz.data import TaskFamily
 from hyperviz.hypernetwork import GenerationReport, HyperNetwork
 from hyperviz.models import HyperDNN
 from hyperviz.strategies import STRATEGIES
+from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget, TargetNetwork
-from hyperviz.training import fit, seed_everything
+from hyperviz.training import fit, seed_everything, single_threaded
 
 # Variant name -> (strategy, its options). Component-wise comes in both granularities.
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -114,21 +118,6 @@ def layout_summary(hypernet: HyperNetwork, name: str = "") -> str:
     )
 
 
-@contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch on one thread, then restore the thread count.
-
-    These hypernets are tiny: a second intra-op thread saves nothing, and on a busy shared
-    CPU its synchronisation made training steps 4x slower in our measurements.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @dataclass(frozen=True)
 class StrategyResult:
     """One row of Table 1: the counts of one hypernet and how its training went."""
@@ -213,18 +202,6 @@ def strategy_table(
 ) -> list[StrategyResult]:
     """Table 1 live: one trained `StrategyResult` per variant, all for the same target."""
     return [train_strategy(target, variant, tasks, **options) for variant in variants]
-
-
-def aligned(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [str(row[0]).ljust(widths[0])]
-        cells += [str(v).rjust(w) for v, w in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells))
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
 
 
 COUNT_HEADERS = (
@@ -366,4 +343,50 @@ def plot_scaling(widths: Sequence[int], reports: dict[str, list[GenerationReport
         ax.set_xticks(list(widths), [str(w) for w in widths])
         ax.minorticks_off()
     left.legend(fontsize=8)
+    return figure
+
+
+LAYER_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#8172b3", "#c44e52", "#937860")
+UNUSED_COLOUR = "#bbbbbb"
+
+
+def output_grid(hypernet: HyperNetwork) -> np.ndarray:
+    """Every number the output layer makes: rows are a head's outputs, columns its tokens.
+
+    Each cell holds the index of the target layer the number goes to, -1 if it is thrown
+    away, and NaN where a (shorter) head has no such output.
+    """
+    target = hypernet.target
+    sizes = torch.tensor([layer.size for layer in target.layers])
+    layer_of = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+    layout = hypernet.strategy.layout(target)
+    height = max(rows.shape[0] for _, rows in layout)
+    columns = []
+    for _, rows in layout:
+        codes = torch.where(rows >= 0, layer_of[rows.clamp_min(0)], -1).double()
+        padding = torch.full((height - rows.shape[0], rows.shape[1]), float("nan"))
+        columns.append(torch.cat([codes, padding]))
+    return torch.cat(columns, dim=1).numpy()
+
+
+def plot_output_grids(hypernets: dict[str, HyperNetwork]) -> Figure:
+    """One panel per strategy: where each generated number goes (colour: target layer)."""
+    figure, axes = plt.subplots(1, len(hypernets), figsize=(2.1 * len(hypernets), 3.4))
+    layers = next(iter(hypernets.values())).target.layers
+    colours = ListedColormap([UNUSED_COLOUR, *LAYER_COLOURS[: len(layers)]])
+    for ax, (name, hypernet) in zip(np.atleast_1d(axes), hypernets.items(), strict=True):
+        grid = output_grid(hypernet)
+        ax.imshow(grid, cmap=colours, vmin=-1.5, vmax=len(layers) - 0.5, aspect="auto",
+                  interpolation="nearest")  # fmt: skip
+        ax.set_title(f"{name}\n{grid.shape[0]:,} outputs × {grid.shape[1]}", fontsize=8)
+        ax.set_xlabel("head" if name == "multi-head" else "token", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=1))
+    np.atleast_1d(axes)[0].set_ylabel("output row of the head", fontsize=8)
+    handles = [Patch(color=UNUSED_COLOUR, label="made, unused")]
+    handles += [
+        Patch(color=c, label=layer.name) for c, layer in zip(LAYER_COLOURS, layers, strict=False)
+    ]
+    figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
+    figure.subplots_adjust(bottom=0.25, wspace=0.45, top=0.82)
     return figure

@@ -1,4 +1,4 @@
-"""Input-based hypernets (survey §3.1) on one family of sinusoids: what each conditioning buys.
+"""Notebook 02, input-based hypernets (survey §3.1): what each conditioning buys, on sinusoids.
 
 - Task-conditioned: one hypernet serves several tasks (soft weight sharing); its baseline is
   `SeparateDNNs`, one independent DNN per task, all trained in one vectorised call.
@@ -19,6 +19,7 @@ from torch import nn
 
 from hyperviz.checks import check_finite, check_positive_int
 from hyperviz.data import sinusoid_curve, sinusoid_tasks
+from hyperviz.evaluation import predict
 from hyperviz.init import target_variances
 from hyperviz.targets import TargetNetwork
 from hyperviz.training import History, prediction_loss, train
@@ -49,31 +50,6 @@ class SeparateDNNs(nn.Module):
 
     def forward(self, x: torch.Tensor, context=None) -> torch.Tensor:
         return self.target(x, self.theta)
-
-
-def dense_grid(num_points: int = 200, x_range: tuple[float, float] = (-5.0, 5.0)) -> torch.Tensor:
-    """Evenly spaced inputs (num_points, 1) on which predictions meet the true curves."""
-    check_positive_int("num_points", num_points)
-    return torch.linspace(*x_range, num_points).unsqueeze(1)
-
-
-@torch.no_grad()
-def predict(target: TargetNetwork, theta: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Every generated net of Θ (S, P) on the same grid (G, 1): predictions (S, G, 1)."""
-    return target(grid, theta.reshape(-1, target.num_params))
-
-
-def curve_errors(
-    predictions: torch.Tensor, params: torch.Tensor, grid: torch.Tensor
-) -> torch.Tensor:
-    """Per task: mean squared error of predictions (T, G, 1) against the true sinusoids (T,)."""
-    truth = sinusoid_curve(params, grid)
-    if predictions.shape != truth.shape:
-        raise ValueError(
-            f"predictions has shape {tuple(predictions.shape)}; {len(params)} tasks on a grid "
-            f"of {len(grid)} points need {tuple(truth.shape)}"
-        )
-    return (predictions.detach() - truth).pow(2).mean(dim=(1, 2))
 
 
 def family_mean_curve(grid: torch.Tensor, num_tasks: int = 2000, seed: int = 99) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Hypernet bodies side by side (survey §3.6): what each one sees, how it mixes tokens, a race.
+"""Notebook 05, hypernet bodies (survey §3.6): what each one sees, how it mixes tokens, a race.
 
 - `body_tokens`: the token tensor (S, T, d) a hypernet's body receives, and what it returns.
 - `token_shapes`: those shapes for every output strategy (only several tokens let bodies differ).

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from hyperviz.dashboard import Dashboard
+from hyperviz.viz.dashboard import Dashboard
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -1,15 +1,11 @@
-"""Dynamic output (survey §3.4): one hypernet, target networks of several sizes chosen at call time.
+"""Notebook 04's dashboard (survey §3.4): one trained hypernet, target width and depth live.
 
-A chunk-wise or component-wise `HyperNetwork` built with `max_target` generates Θ for any
-target that fits: `hypernet(context, target=mlp(width, depth))`. `train_on_targets` trains it
-on several architectures at once (the mean loss over them at every step), `target_errors`
-measures each generated network against the true curves, and `WidthExplorer` is a dashboard
-that picks a width, a depth and a task and only generates and evaluates (no training).
+`WidthExplorer` picks a width, a depth and a task, and only generates and evaluates (no
+training).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,112 +17,12 @@ import torch
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from hyperviz.checks import check_positive_int
-from hyperviz.dashboard import Dashboard
 from hyperviz.data import TaskFamily, sinusoid_curve
 from hyperviz.hypernetwork import HyperNetwork
-from hyperviz.plots import layer_matrices
-from hyperviz.targets import MLPTarget, TargetNetwork
-from hyperviz.training import History, prediction_loss, train
-from hyperviz.variability import curve_errors
-
-
-def mlp(width: int, depth: int = 2, in_features: int = 1, out_features: int = 1) -> MLPTarget:
-    """An MLP with `depth` hidden layers of `width` units, e.g. mlp(16, 2) is 1 → 16 → 16 → 1."""
-    check_positive_int("width", width)
-    check_positive_int("depth", depth)
-    return MLPTarget([in_features] + [width] * depth + [out_features])
-
-
-def arch_name(target: MLPTarget) -> str:
-    """The layer sizes joined by arrows, e.g. '1→16→16→1'."""
-    return "→".join(str(n) for n in target.sizes)
-
-
-def weight_role(target: TargetNetwork, position: int) -> str:
-    """What entry `position` of the flat Θ is in `target`, e.g. 'fc1.weight[2, 5]'."""
-    if isinstance(position, bool) or not isinstance(position, int):
-        raise TypeError(f"position must be an int, got {position!r}")
-    if not 0 <= position < target.num_params:
-        raise ValueError(f"position={position} is outside Θ; allowed: 0 to {target.num_params - 1}")
-    start = 0
-    for name, shape in target.param_shapes.items():
-        size = math.prod(shape)
-        if position < start + size:
-            index = np.unravel_index(position - start, shape)
-            return f"{name}[{', '.join(str(int(i)) for i in index)}]"
-        start += size
-    raise AssertionError("unreachable: position was checked against num_params")
-
-
-def train_on_targets(
-    hypernet: HyperNetwork,
-    context,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    targets: Sequence[TargetNetwork],
-    **train_options,
-) -> History:
-    """Train one hypernet on several targets at once: each step minimises their mean loss.
-
-    The history's ‖∂L/∂Θ‖ is that of the last target in `targets`.
-    """
-    if not isinstance(hypernet, HyperNetwork):
-        raise TypeError(f"hypernet must be a HyperNetwork, got {type(hypernet).__name__}")
-    targets = list(targets)
-    if not targets:
-        raise ValueError("targets is empty; give at least one target network to train on")
-    for target in targets:
-        hypernet.strategy.check_target(target)  # fail before training, not at step 1
-
-    def loss_fn(model: HyperNetwork) -> tuple[torch.Tensor, torch.Tensor]:
-        losses = []
-        for target in targets:
-            theta = model(context, target=target)
-            losses.append(prediction_loss(target(x, theta), y))
-        return torch.stack(losses).mean(), theta
-
-    return train(hypernet, loss_fn, **train_options)
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    """How well the network generated for one architecture fits the true curves."""
-
-    name: str
-    num_params: int
-    error: float
-    trained: bool
-
-
-@torch.no_grad()
-def target_errors(
-    hypernet: HyperNetwork,
-    context,
-    targets: Sequence[MLPTarget],
-    params: torch.Tensor,
-    grid: torch.Tensor,
-    trained: Sequence[MLPTarget] = (),
-) -> list[TargetResult]:
-    """Per target: MSE of the generated networks against the sinusoids `params` on `grid`."""
-    trained_sizes = [t.sizes for t in trained]
-    results = []
-    for target in targets:
-        theta = hypernet(context, target=target)
-        error = curve_errors(target, theta, params, grid).mean().item()
-        results.append(
-            TargetResult(arch_name(target), target.num_params, error, target.sizes in trained_sizes)
-        )
-    return results
-
-
-def format_results(results: Sequence[TargetResult]) -> str:
-    """The results as an aligned table: architecture, P, error, and whether it was trained."""
-    lines = [f"{'target':<14}{'P':>7}{'error':>11}   trained on it?"]
-    for r in results:
-        seen = "yes" if r.trained else "no"
-        lines.append(f"{r.name:<14}{r.num_params:>7,}{r.error:>11.3g}   {seen}")
-    return "\n".join(lines)
+from hyperviz.lessons.variability import arch_name, mlp
+from hyperviz.targets import MLPTarget
+from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.plots import layer_matrices
 
 
 @dataclass(frozen=True)
