@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hyperviz.checks import check_positive_int
+from hyperviz.checks import check_positive_int, check_seed
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def sinusoid_tasks(
     """Sinusoids y = A sin(x + φ) with task-specific A and φ, sampled at random x."""
     check_positive_int("num_tasks", num_tasks)
     check_positive_int("num_points", num_points)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     amp = torch.empty(num_tasks, 1, 1).uniform_(*amplitude, generator=g)
     ph = torch.empty(num_tasks, 1, 1).uniform_(*phase, generator=g)
     x = torch.empty(num_tasks, num_points, 1).uniform_(*x_range, generator=g)
@@ -68,7 +68,7 @@ POLYNOMIALS = (
 def polynomial_tasks(num_points: int = 50, noise: float = 0.05, seed: int = 0) -> TaskFamily:
     """The three-polynomial toy of von Oswald et al. (2020), each on its own x interval."""
     check_positive_int("num_points", num_points)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     xs, ys = [], []
     for _, (low, high), f in POLYNOMIALS:
         x = torch.linspace(low, high, num_points).unsqueeze(1)
@@ -81,7 +81,7 @@ def polynomial_tasks(num_points: int = 50, noise: float = 0.05, seed: int = 0) -
 def two_moons(num_points: int = 200, noise: float = 0.1, seed: int = 0):
     """Two interleaved half circles: x (N, 2) float, labels (N,) long in {0, 1}."""
     check_positive_int("num_points", num_points)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     half = num_points // 2
     t_outer = torch.rand(num_points - half, generator=g) * math.pi
     t_inner = torch.rand(half, generator=g) * math.pi
@@ -98,6 +98,7 @@ def load_digits_tensors(seed: int = 0, test_fraction: float = 0.25):
 
     Returns (x_train, y_train, x_test, y_test) with x of shape (N, 1, 8, 8).
     """
+    check_seed("seed", seed)
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction={test_fraction} must lie strictly between 0 and 1")
     from sklearn.datasets import load_digits

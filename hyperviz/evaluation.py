@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from hyperviz.checks import check_positive_int
+from hyperviz.checks import as_tensor, check_positive_int
 from hyperviz.data import sinusoid_curve
 from hyperviz.targets import TargetNetwork
 
@@ -22,7 +22,10 @@ def dense_grid(num_points: int = 200, x_range: tuple[float, float] = (-5.0, 5.0)
 @torch.no_grad()
 def predict(target: TargetNetwork, theta: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Every network of Θ ((P,) or (S, P)) on the same grid (G, 1): predictions (S, G, 1)."""
-    return target(grid, theta.detach().reshape(-1, target.num_params))
+    theta = as_tensor("theta", theta).detach()
+    if theta.dim() == 0 or theta.shape[-1] != target.num_params:
+        target.check_weights(theta)  # raises, naming the shapes a target takes
+    return target(grid, theta.reshape(-1, target.num_params))
 
 
 def curve_errors(

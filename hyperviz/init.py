@@ -38,14 +38,14 @@ def target_variances(target: TargetNetwork, mode: str = "in") -> torch.Tensor:
     return torch.cat(parts)
 
 
-def probe_context(hypernet: nn.Module, generator: torch.Generator | None = None):
-    """A context to run the hypernet on at init: every task, 256 noise draws or 8 random sets."""
-    conditioner = hypernet.conditioner
-    if hypernet.conditioning == "task":
-        return torch.arange(conditioner.num_tasks)
-    if hypernet.conditioning == "noise":
-        return 256
-    return torch.randn(8, 16, conditioner.in_features, generator=generator)
+def probe_context(
+    hypernet: nn.Module, generator: torch.Generator | None = None
+) -> int | torch.Tensor:
+    """A context to run the hypernet on at init, as its conditioner says.
+
+    Every task, 256 noise draws or 8 random sets of 16 examples.
+    """
+    return hypernet.conditioner.probe_context(generator)
 
 
 @torch.no_grad()

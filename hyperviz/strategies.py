@@ -15,6 +15,7 @@ hyperfan initialisation and the "unused outputs" count both read it.
 from __future__ import annotations
 
 import math
+import warnings
 from itertools import accumulate
 
 import torch
@@ -120,7 +121,17 @@ class ChunkWise(OutputStrategy):
         self.chunk_size = check_positive_int("chunk_size", chunk_size)
         self.chunk_embedding_dim = check_positive_int("chunk_embedding_dim", chunk_embedding_dim)
         super().__init__(target, context_dim, body, hidden)
-        self.max_chunks = math.ceil((max_target or target).num_params / chunk_size)
+        largest = (max_target or target).num_params
+        if chunk_size > largest:
+            warnings.warn(
+                f"chunk_size={chunk_size} is larger than the {largest:,} parameters of the "
+                f"target: one chunk makes all of Θ and {chunk_size - largest:,} of its "
+                f"{chunk_size:,} outputs are unused; a chunk_size of at most {largest:,} "
+                "wastes less",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.max_chunks = math.ceil(largest / chunk_size)
         self.chunk_embedding = nn.Parameter(torch.randn(self.max_chunks, chunk_embedding_dim))
         self.head = nn.Linear(hidden, chunk_size)
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import vmap
 
-from hyperviz.checks import check_finite, check_positive_int
+from hyperviz.checks import as_float_tensor, check_choice, check_positive_int
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
@@ -27,10 +27,8 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 def activation_by_name(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The activation function called `name`, or a ValueError listing the allowed names."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation={name!r} is not known; allowed: {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    """The activation function called `name`; an unknown name raises, listing the allowed ones."""
+    return ACTIVATIONS[check_choice("activation", name, sorted(ACTIVATIONS))]
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,11 @@ class TargetNetwork:
     def num_params(self) -> int:
         return sum(layer.size for layer in self.layers)
 
+    @property
+    def out_features(self) -> int:
+        """Outputs per example: the units of the last layer."""
+        return self.layers[-1].units
+
     def unflatten(self, weights: torch.Tensor) -> dict[str, torch.Tensor]:
         """Split a flat Θ of shape (..., P) into named tensors of shape (..., *shape)."""
         self.check_weights(weights)
@@ -104,10 +107,11 @@ class TargetNetwork:
         """Run the target on inputs `x` with weights Θ.
 
         `weights` (P,) gives one network; (S, P) gives S networks and an output with a
-        leading S. `x` is shared by all S networks, or has its own leading S.
+        leading S. `x` is shared by all S networks, or has its own leading S. A NumPy or
+        integer `x` is converted to the dtype of `weights`.
         """
-        check_finite("x", x)
         params = self.unflatten(weights)
+        x = as_float_tensor("x", x, dtype=weights.dtype, device=weights.device)
         if weights.dim() == 1:
             return self.functional_forward(params, x)
         x_dim = 0 if x.dim() == self.input_dims + 1 else None
@@ -145,6 +149,8 @@ class MLPTarget(TargetNetwork):
     """A fully connected network with layer sizes `sizes`, e.g. [1, 40, 40, 1]."""
 
     def __init__(self, sizes: Sequence[int], activation: str = "relu") -> None:
+        if isinstance(sizes, str) or not isinstance(sizes, Sequence):
+            raise TypeError(f"sizes must be a list of ints like [1, 40, 40, 1], got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes={list(sizes)!r} needs at least an input and an output size")
         for i, n in enumerate(sizes):

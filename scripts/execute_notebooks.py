@@ -15,11 +15,25 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def strip_widget_state(nb) -> None:
-    """Drop saved widget state (a FigureWidget stores ~5 MB of anywidget code there)."""
+    """Drop saved widget state (a FigureWidget stores ~5 MB of anywidget code there).
+
+    A stored widget view then points at a model that no longer exists, which JupyterLab shows
+    as "Error displaying widget: model not found" when the notebook is opened. An empty
+    model_id is what JupyterLab itself stores for a closed view: it hides the output instead.
+    The static picture above each dashboard and its text form stay; nbval never compares
+    widget views.
+    """
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("widgets", None)
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is not None:
+                view["model_id"] = ""
 
 
 def execute(path: Path) -> None:

@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+from dashboard_checks import array, assert_redraw_sets_every_array, assert_traces_are_keyed
 
 from hyperviz import MLPTarget, sinusoid_curve, sinusoid_tasks
 from hyperviz.lessons.architectures import chunk_labels, compare_bodies
@@ -33,23 +34,45 @@ def test_starts_on_the_first_body_and_task_0(explorer):
     assert list(explorer.controls) == ["body", "task"]
     assert explorer.controls["body"].options == ("mlp", "cnn", "rnn", "attention")
     assert explorer.status_text().startswith("mlp body, task 0: Φ = ")
-    assert "token influence" in explorer.figure.layout.annotations[3].text
+    assert "token influence" in explorer.live.title_text("tokens")
+
+
+def test_traces_are_keyed(explorer):
+    assert_traces_are_keyed(explorer)
+    assert explorer.live.keys() == [
+        "Θ fc1", "truth", "points", "generated net", "mlp", "cnn", "rnn", "attention", "tokens"
+    ]  # fmt: skip
+
+
+def test_every_array_matches_the_state(explorer, parts):
+    runs, family, grid, truth, labels = parts
+    assert explorer.set(body="rnn", task=2)
+    for body, run in runs.items():  # the loss panel was empty in the browser (y set at build)
+        assert np.allclose(array(explorer, body, "y"), run.history.loss)
+        assert np.array_equal(array(explorer, body, "x"), np.arange(len(run.history.loss)))
+    assert explorer.trace("rnn").line.width == 3 and explorer.trace("mlp").opacity == 0.35
+    assert np.allclose(array(explorer, "truth", "x"), grid.flatten().numpy())
+    assert np.allclose(array(explorer, "truth", "y"), truth[2].flatten().numpy())
+    assert np.allclose(array(explorer, "generated net", "x"), grid.flatten().numpy())
+    assert np.allclose(array(explorer, "points", "y"), family.y[2].flatten().numpy())
+    assert list(array(explorer, "tokens", "x")) == labels == list(array(explorer, "tokens", "y"))
+    assert np.allclose(array(explorer, "tokens", "z"), explorer.state.mixing)
+    assert_redraw_sets_every_array(explorer)
 
 
 def test_choosing_the_attention_body_shows_its_attention_map(explorer, parts):
     runs, family = parts[0], parts[1]
-    before = np.array(explorer.figure.data[-1].z)
+    before = array(explorer, "tokens", "z")
     assert explorer.set(body="attention", task=2)
     status = explorer.status_text()
     assert status.startswith("attention body, task 2:")
     assert f"Φ = {runs['attention'].learnable:,}" in status
-    assert "attention weights" in explorer.figure.layout.annotations[3].text
-    shown = np.array(explorer.figure.data[-1].z)
+    assert "attention weights" in explorer.live.title_text("tokens")
+    shown = array(explorer, "tokens", "z")
     assert not np.allclose(shown, before)
     assert np.allclose(shown.sum(-1), 1, atol=1e-5)
-    assert family.names[2] in explorer.figure.layout.annotations[1].text
-    chosen = [t.line.width for t in explorer.figure.data[4:-1] if t.name == "attention"]
-    assert chosen == [2.5]
+    assert family.names[2] in explorer.live.title_text("fit")
+    assert explorer.trace("attention").line.width == 3
 
 
 def test_shown_weights_are_the_generated_ones(explorer, parts):
@@ -57,7 +80,8 @@ def test_shown_weights_are_the_generated_ones(explorer, parts):
     explorer.set(body="rnn", task=1)
     theta = runs["rnn"].model.weights(torch.arange(3)).detach()
     fc1 = TARGET.unflatten(theta)["fc1.weight"][1].numpy()
-    assert np.allclose(np.array(explorer.figure.data[0].z), fc1)
+    assert np.allclose(array(explorer, "Θ fc1", "z"), fc1)
+    assert explorer.live.title_text("Θ fc1") == "rnn: Θ of fc1 (8×8)"
 
 
 def test_a_task_out_of_range_shows_an_error_and_keeps_the_last_state(explorer):
@@ -66,7 +90,11 @@ def test_a_task_out_of_range_shows_an_error_and_keeps_the_last_state(explorer):
     assert not explorer.set(task=3)
     assert explorer.status_text() == "ValueError: task=3 is out of range; allowed: 0 to 2"
     assert "hv-error" in explorer.status.value
-    assert explorer.state is good
+    assert explorer.state is good and explorer.values() == {"body": "cnn", "task": 1}
+    assert not explorer.set(body="transformer")
+    assert "body='transformer' is not allowed; choose one of: 'mlp', 'cnn'" in (
+        explorer.status_text()
+    )
     assert explorer.set(task=0)
     assert explorer.status_text().startswith("cnn body, task 0")
 

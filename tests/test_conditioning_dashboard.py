@@ -6,6 +6,7 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
+from dashboard_checks import array, assert_redraw_sets_every_array, assert_traces_are_keyed
 
 import hyperviz as hv
 from hyperviz.evaluation import dense_grid
@@ -44,13 +45,12 @@ def explorer(views):
     return ConditioningExplorer(views, examples=4)
 
 
-def _heatmap(explorer: ConditioningExplorer, i: int = 1) -> np.ndarray:
-    return np.array(explorer.figure.data[i].z)
+def _heatmap(explorer: ConditioningExplorer, layer: str = "fc1") -> np.ndarray:
+    return array(explorer, f"Θ {layer}", "z")
 
 
-def _trace(explorer: ConditioningExplorer, name: str):
-    index = {"low": 3, "high": 4, "truth": 5, "points": 6, "baseline": 7, "prediction": 8}[name]
-    return explorer.figure.data[index]
+def _trace(explorer: ConditioningExplorer, key: str):
+    return explorer.trace(key)
 
 
 def test_first_control_is_the_conditioning_dropdown(explorer):
@@ -69,12 +69,38 @@ def test_changing_the_conditioning_changes_status_and_figure(explorer):
     assert explorer.status_text().startswith("task-conditioned, task 0 (A=")
     assert "separate DNN" in explorer.status_text()
     heatmap, truth = _heatmap(explorer), list(_trace(explorer, "truth").y)
-    assert len(_trace(explorer, "low").y) == 0
+    assert _trace(explorer, "band low").visible is False and _trace(explorer, "band").y is None
+    assert _trace(explorer, "baseline").name == "separate DNN"
     assert explorer.set(conditioning="noise-conditioned")
     assert explorer.status_text().startswith("noise-conditioned, sample 0 of 8: error")
     assert not np.array_equal(_heatmap(explorer), heatmap)
     assert list(_trace(explorer, "truth").y) != truth
-    assert len(_trace(explorer, "low").y) == 50 and len(_trace(explorer, "baseline").y) == 0
+    assert len(_trace(explorer, "band low").y) == 50 and len(_trace(explorer, "band").x) == 50
+    assert _trace(explorer, "baseline").visible is False
+    assert _trace(explorer, "prediction").name == "sample 0"
+
+
+def test_every_trace_is_keyed_and_matches_the_state(explorer, views):
+    assert_traces_are_keyed(explorer)
+    assert explorer.live.keys() == [
+        "Θ fc0", "Θ fc1", "Θ fc2", "band low", "band", "truth", "points", "baseline", "prediction"
+    ]  # fmt: skip
+    noise_view = views[2]
+    assert explorer.set(conditioning="noise-conditioned", item=3)
+    grid = views[0].grid.flatten().numpy()
+    for key in ("band low", "band", "truth", "prediction"):
+        assert np.allclose(array(explorer, key, "x"), grid)
+    assert np.allclose(array(explorer, "band low", "y"), noise_view.band[0])
+    assert np.allclose(array(explorer, "band", "y"), noise_view.band[1])
+    assert np.allclose(array(explorer, "prediction", "y"), noise_view.predictions[3].flatten())
+    assert np.allclose(array(explorer, "truth", "y"), noise_view.truth.flatten())
+    assert np.allclose(array(explorer, "points", "x"), noise_view.task.x[0].flatten())
+    fc1 = noise_view.target.unflatten(noise_view.theta[3])["fc1.weight"].numpy()
+    assert np.allclose(_heatmap(explorer), fc1)
+    assert explorer.trace("Θ fc1").zmax == pytest.approx(noise_view.weight_limit)
+    assert_redraw_sets_every_array(explorer)
+    assert explorer.set(conditioning="task-conditioned")
+    assert_redraw_sets_every_array(explorer)
 
 
 def test_slider_picks_a_task_or_sample(explorer):
@@ -111,9 +137,28 @@ def test_bad_examples_show_an_error_and_keep_the_last_state(explorer, bad):
     assert "1 to 10" in explorer.status_text()
     assert "hv-error" in explorer.status.value
     assert explorer.state is good_state
+    assert explorer.values()["examples"] == 3  # the box shows what the figure shows
     assert np.array_equal(_heatmap(explorer), good_z)
     assert explorer.set(examples=5)
     assert explorer.error is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"item": 9}, "item=9 is out of range; allowed: 0 to 4"),
+        ({"item": -1}, "item=-1 is out of range; allowed: 0 to 4"),
+        ({"item": True}, "item=True is not allowed; it must be an int"),
+        ({"conditioning": "noise"}, "conditioning='noise' is not allowed; choose one of: "),
+    ],
+)
+def test_a_value_outside_a_control_changes_nothing(explorer, values, message):
+    assert explorer.set(item=2)
+    state = explorer.state
+    assert not explorer.set(examples=5, **values)
+    assert message in explorer.status_text()
+    assert explorer.values() == {"conditioning": "task-conditioned", "item": 2, "examples": 4}
+    assert explorer.state is state
 
 
 def test_text_repr_is_fixed_and_controls_have_classes(explorer):
@@ -132,7 +177,8 @@ def test_every_view_item_and_example_count_updates(explorer):
 def test_static_picture_has_one_heatmap_per_layer_and_the_predictions(explorer):
     figure = explorer.draw_static(explorer.state)
     titles = [ax.get_title() for ax in figure.axes]
-    assert titles[:3] == ["generated Θ: fc0 8×1", "generated Θ: fc1 8×8", "generated Θ: fc2 1×8"]
+    assert titles[:3] == ["Θ of fc0 (8×1)", "Θ of fc1 (8×8)", "Θ of fc2 (1×8)"]
+    assert titles[:3] == [explorer.live.title_text(f"Θ fc{i}") for i in range(3)]
     assert len(figure.axes) == 5  # three heatmaps, a colour bar, the predictions
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from dashboard_checks import array, assert_redraw_sets_every_array, assert_traces_are_keyed
 
 import hyperviz as hv
 from hyperviz.lessons.variability import (
@@ -132,40 +133,83 @@ def test_explorer_starts_on_the_given_width_and_width_is_the_first_control(explo
     status = explorer.status_text()
     assert status.startswith("width 8, depth 2 (1→8→8→1, trained): P = 97, error ")
     assert status.endswith("against task 0's true curve")
-    assert explorer.figure.data[1].z is not None and np.shape(explorer.figure.data[1].z) == (8, 8)
+    assert array(explorer, "Θ fc1", "z").shape == (8, 8)
+
+
+def test_traces_are_keyed(explorer):
+    assert_traces_are_keyed(explorer)
+    assert explorer.live.keys() == [
+        "Θ fc0", "Θ fc1", "Θ fc2", "Θ fc3", "truth", "points", "generated network"
+    ]  # fmt: skip
+
+
+def test_curves_are_drawn_against_the_grid_after_every_change(explorer, tasks):
+    """The browser drew truth and prediction against 0…199: x was set only at build time."""
+    grid = np.linspace(-5, 5, 200)
+    for values in [{"width": 16}, {"task": 1}, {"depth": 1, "width": 4}]:
+        assert explorer.set(**values)
+        task = explorer.state.task
+        for key in ("truth", "generated network"):
+            assert np.allclose(array(explorer, key, "x"), grid, atol=1e-6)
+        assert np.allclose(array(explorer, "truth", "y"), explorer.truth[task])
+        assert np.allclose(
+            array(explorer, "generated network", "y"),
+            explorer.state.fit.predictions["generated network"].y,
+        )
+        assert np.allclose(array(explorer, "points", "x"), tasks.x[task].flatten().numpy())
+        assert np.allclose(array(explorer, "points", "y"), tasks.y[task].flatten().numpy())
+        assert_redraw_sets_every_array(explorer)
 
 
 def test_moving_the_width_changes_status_heatmaps_and_prediction(explorer):
-    prediction = np.array(explorer.figure.data[-1].y)
+    prediction = array(explorer, "generated network", "y")
     assert explorer.set(width=16)
     assert explorer.status_text().startswith("width 16, depth 2 (1→16→16→1, not seen in training)")
     assert "P = 321" in explorer.status_text()
-    assert np.shape(explorer.figure.data[1].z) == (16, 16)
-    assert not np.allclose(np.array(explorer.figure.data[-1].y), prediction)
-    assert explorer.figure.layout.annotations[1].text == "fc1 16×16"
+    assert array(explorer, "Θ fc1", "z").shape == (16, 16)
+    assert not np.allclose(array(explorer, "generated network", "y"), prediction)
+    assert explorer.live.title_text("Θ fc1") == "Θ of fc1 (16×16)"
+
+
+def test_the_weights_shown_are_the_generated_ones(explorer):
+    assert explorer.set(width=16, task=1)
+    with torch.no_grad():
+        theta = explorer.hypernet(torch.tensor([1]), target=mlp(16))[0]
+    fc1 = mlp(16).unflatten(theta)["fc1.weight"].numpy()
+    assert np.allclose(array(explorer, "Θ fc1", "z"), fc1, atol=1e-6)
 
 
 def test_depth_changes_the_number_of_heatmaps_shown(explorer):
     assert explorer.set(width=4, depth=1)
-    assert [bool(t.visible) for t in explorer.figure.data[:4]] == [True, True, False, False]
-    assert explorer.figure.layout.annotations[2].text == ""
+    keys = ["Θ fc0", "Θ fc1", "Θ fc2", "Θ fc3"]
+    assert [explorer.trace(k).visible for k in keys] == [True, True, False, False]
+    assert explorer.trace("Θ fc2").z is None
+    assert explorer.live.title_text("Θ fc2") == ""
     assert explorer.set(depth=3)
-    assert all(t.visible for t in explorer.figure.data[:4])
+    assert all(explorer.trace(k).visible for k in keys)
 
 
 def test_task_choice_changes_the_data_shown(explorer, tasks):
     assert explorer.set(task=1)
     assert "task 1's true curve" in explorer.status_text()
-    assert np.allclose(explorer.figure.data[4].y, tasks.y[1].flatten().numpy())
+    assert np.allclose(array(explorer, "points", "y"), tasks.y[1].flatten().numpy())
 
 
 def test_a_target_too_large_shows_an_error_and_keeps_the_last_state(explorer):
     assert explorer.set(width=4)
-    good_state, good_z = explorer.state, explorer.figure.data[1].z
+    good_state, good_z = explorer.state, explorer.trace("Θ fc1").z
     assert not explorer.set(width=16, depth=3)  # P = 593 > 11 chunks of 32
     assert "ValueError" in explorer.status_text() and "larger max_target" in explorer.status_text()
     assert "hv-error" in explorer.status.value
-    assert explorer.state is good_state and explorer.figure.data[1].z is good_z
+    assert explorer.state is good_state and explorer.trace("Θ fc1").z is good_z
+    assert explorer.values() == {"width": 4, "depth": 2, "task": 0}  # controls set back
+
+
+def test_a_width_or_task_not_offered_is_refused(explorer):
+    assert not explorer.set(width=12)
+    assert explorer.status_text() == "ValueError: width=12 is not allowed; choose one of: 4, 8, 16"
+    assert not explorer.set(task=2)
+    assert "task=2 is not allowed; choose one of: 0, 1" in explorer.status_text()
 
 
 def test_explorer_serves_a_data_conditioned_hypernet(tasks):
@@ -179,7 +223,8 @@ def test_explorer_updates_and_draws_a_static_picture(explorer):
     for width in (4, 8, 16, 8, 4, 16):
         assert explorer.set(width=width)
     figure = explorer.draw_static(explorer.state)
-    assert len(figure.axes) == 4  # three layers and the prediction
+    assert len(figure.axes) == 5  # three layers, the colour bar and the prediction
+    assert figure.axes[1].get_title() == "Θ of fc1 (16×16)"
     bundle = explorer._repr_mimebundle_()
     assert bundle["text/plain"] == (
         "Dynamic output: one hypernet, many widths (interactive: run the notebook to use it)"

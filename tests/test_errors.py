@@ -96,8 +96,9 @@ def test_chunk_size_must_be_an_int():
 @pytest.mark.parametrize("conditioning", ["task", "data", "noise"])
 @pytest.mark.parametrize("strategy", ["one-shot", "chunk-wise"])
 def test_embedding_dim_zero_is_refused(conditioning, strategy):
+    extra = {"data_features": 2} if conditioning == "data" else {}
     with raises(ValueError, "embedding_dim=0 is not allowed"):
-        HyperNetwork(TARGET, conditioning, strategy, embedding_dim=0, data_features=2)
+        HyperNetwork(TARGET, conditioning, strategy, embedding_dim=0, **extra)
 
 
 @pytest.mark.parametrize(
@@ -175,7 +176,7 @@ def test_non_finite_inputs_to_the_target(bad):
 
 
 def test_non_tensor_inputs_to_the_target():
-    with raises(TypeError, "x must be a torch.Tensor, got list"):
+    with raises(TypeError, "x must be a torch.Tensor or a NumPy array of numbers, got list"):
         TARGET([[0.0]], torch.zeros(25))
 
 

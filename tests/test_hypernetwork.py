@@ -222,7 +222,9 @@ def test_strategy_classes_are_registered_under_their_names():
 
 def test_spectral_norm_bounds_every_linear_layer_of_the_strategy():
     torch.manual_seed(0)
-    hypernet = HyperNetwork(MLPTarget([1, 16, 1]), strategy="chunk-wise", spectral_norm=True)
+    hypernet = HyperNetwork(
+        MLPTarget([1, 16, 1]), strategy="chunk-wise", chunk_size=16, spectral_norm=True
+    )
     linears = [m for m in hypernet.strategy.modules() if isinstance(m, torch.nn.Linear)]
     assert len(linears) == 3  # two body layers and the head
     with torch.no_grad():
@@ -235,3 +237,76 @@ def test_spectral_norm_bounds_every_linear_layer_of_the_strategy():
         assert torch.linalg.matrix_norm(raw, ord=2) > 5
         # measured 1.0022 after 20 power iterations
         assert torch.linalg.matrix_norm(linear.weight, ord=2).item() == pytest.approx(1.0, abs=0.02)
+
+
+# --- chunk and component embedding sizes ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options", "extra"),
+    [
+        ("chunk-wise", {"chunk_size": 100, "chunk_embedding_dim": 3}, 12 * 3),
+        ("component-wise", {"component": "layer", "component_embedding_dim": 5}, 3 * 5),
+        ("component-wise", {"component": "neuron", "component_embedding_dim": 2}, (3 + 32) * 2),
+    ],
+)
+def test_chunk_and_component_embedding_sizes_are_options(strategy, options, extra):
+    hypernet = HyperNetwork(MLPTarget(BIG), "task", strategy, **options)
+    report = hypernet.report()
+    assert report.extra_embeddings == extra
+    assert hypernet.strategy.token_extra_dim() == next(v for k, v in options.items() if "dim" in k)
+    assert hypernet(0).shape == (1, P_BIG)
+
+
+# --- seed ----------------------------------------------------------------------------------------
+
+
+def test_seed_initialises_phi_and_leaves_the_global_rng_alone():
+    state = torch.get_rng_state()
+    a = HyperNetwork(MLPTarget([1, 16, 1]), "noise", "multi-head", init="hyperfan-in", seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = HyperNetwork(MLPTarget([1, 16, 1]), "noise", "multi-head", init="hyperfan-in", seed=3)
+    c = HyperNetwork(MLPTarget([1, 16, 1]), "noise", "multi-head", init="hyperfan-in", seed=4)
+    same = [torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True)]
+    assert all(same)
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True))
+
+
+def test_seed_draws_what_seeding_the_global_rng_draws():
+    """So seed=s builds the same Φ as torch.manual_seed(s) before HyperNetwork(...)."""
+    seeded = HyperNetwork(MLPTarget([1, 16, 1]), "task", "chunk-wise", chunk_size=16, seed=7)
+    torch.manual_seed(7)
+    plain = HyperNetwork(MLPTarget([1, 16, 1]), "task", "chunk-wise", chunk_size=16)
+    for p, q in zip(seeded.parameters(), plain.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+# --- contexts: each conditioner says its default and its probe -----------------------------------
+
+
+def test_weights_without_a_context_use_the_conditioner_default():
+    target = MLPTarget([1, 16, 1])
+    task = HyperDNN(HyperNetwork(target, "task", num_tasks=3))
+    assert torch.equal(task.weights(), task.weights(0))
+    noise = HyperDNN(HyperNetwork(target, "noise"))
+    assert noise.weights().shape == (1, target.num_params)
+    generator = torch.Generator().manual_seed(0)
+    assert noise.weights(4, generator=generator).shape == (4, target.num_params)
+    data = HyperDNN(HyperNetwork(target, "data", data_features=2))
+    assert data.weights(torch.zeros(3, 5, 2)).shape == (3, target.num_params)
+
+
+@pytest.mark.parametrize(
+    ("conditioning", "probe"),
+    [("task", torch.arange(3)), ("noise", 256), ("data", (8, 16, 2))],
+)
+def test_each_conditioner_gives_its_probe_context(conditioning, probe):
+    extra = {"task": {"num_tasks": 3}, "data": {"data_features": 2}, "noise": {}}[conditioning]
+    conditioner = HyperNetwork(MLPTarget([1, 16, 1]), conditioning, **extra).conditioner
+    context = conditioner.probe_context(torch.Generator().manual_seed(0))
+    if conditioning == "data":
+        assert context.shape == probe
+    elif conditioning == "task":
+        assert torch.equal(context, probe)
+    else:
+        assert context == probe

@@ -23,7 +23,7 @@ from hyperviz import (
     hyperfan_init,
     weight_variance_report,
 )
-from hyperviz.init import _row_variance, target_variances
+from hyperviz.init import _row_variance, probe_context, target_variances
 
 TARGET = MLPTarget([1, 32, 32, 1])
 FACTOR = 2.0
@@ -121,3 +121,11 @@ def test_variance_report_table():
     lines = format_variance_report(report).splitlines()
     assert lines[0].split() == ["layer", "generated", "Kaiming", "Xavier"]
     assert lines[2].split()[0] == "fc1" and lines[2].split()[2] == "0.0625"
+
+
+@pytest.mark.parametrize("conditioning", CONDITIONINGS)
+def test_probe_context_is_the_conditioners(conditioning):
+    hypernet = HyperNetwork(TARGET, conditioning, **EXTRA[conditioning])
+    mine = probe_context(hypernet, torch.Generator().manual_seed(1))
+    its = hypernet.conditioner.probe_context(torch.Generator().manual_seed(1))
+    assert torch.equal(torch.as_tensor(mine), torch.as_tensor(its))

@@ -2,6 +2,7 @@
 
 import ipywidgets as widgets
 import pytest
+from dashboard_checks import Toy
 
 from hyperviz import MLPTarget
 from hyperviz.lessons.how_to_use_dashboard import ChunkLayoutViewer
@@ -34,9 +35,10 @@ def test_sweep_times_every_update_and_restores_the_first_state():
 
 
 def test_failed_updates_are_counted_not_raised():
-    viewer = ChunkLayoutViewer(MLPTarget([1, 8, 1]), chunk_size=4)
-    viewer.controls["chunk_size"].value = 0  # the sweep starts from a bad value
-    assert sweep_latencies(viewer, rounds=1).failed == 1
+    toy = Toy()  # its compute refuses letter "c"
+    latency = sweep_latencies(toy, rounds=1)
+    assert latency.failed == 1 and len(latency.times_ms) == 3 + 5
+    assert toy.values() == {"letter": "a", "n": 2} and toy.error is None
 
 
 def test_namespace_latencies_finds_the_dashboards_only():

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hyperviz import MLPTarget
-from hyperviz.lessons.output_based import VARIANTS, make_hypernet, output_grid, plot_output_grids
+from hyperviz.lessons.output_based import VARIANTS, make_hypernet
+from hyperviz.viz.output_grids import output_grid, plot_output_grids
 
 matplotlib.use("Agg")
 TARGET = MLPTarget([1, 32, 32, 1])  # layers of 64, 1,056 and 33 numbers

@@ -36,7 +36,7 @@ def fake_notebook(monkeypatch):
     """Pretend to run in a kernel; collect what would be displayed."""
     shown = []
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
-    monkeypatch.setattr(widget_progress, "display", shown.append)
+    monkeypatch.setattr(widget_progress, "display", lambda bundle, raw: shown.append(bundle))
     return shown
 
 
@@ -49,7 +49,8 @@ def test_in_a_notebook_long_runs_show_a_bar_that_follows_the_steps(fake_notebook
     total = MIN_STEPS + 3  # not a multiple of the refresh interval
     bar = ProgressBar(total, "fitting")
     shown = bar.display
-    assert bar.show and fake_notebook == [shown.box]
+    view = {"version_major": 2, "version_minor": 0, "model_id": shown.box.model_id}
+    assert bar.show and fake_notebook == [{widget_progress.WIDGET_VIEW: view}]  # no text form
     assert shown.widget.description == "fitting" and shown.widget.max == total
     bar.update(24, loss=1.0)
     assert shown.widget.value == 0  # refreshed every 25 steps only

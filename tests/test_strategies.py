@@ -8,6 +8,8 @@ import torch
 from hyperviz import DigitsCNNTarget, HyperNetwork, MLPTarget
 
 BIG = MLPTarget([1, 32, 32, 1])  # 64 + 1056 + 33 = 1153 weights
+# Chunks of 100 for a target of 32 weights are meant here (test_bad_input checks the warning).
+pytestmark = pytest.mark.filterwarnings("ignore:chunk_size=100 is larger:UserWarning")
 
 VARIANTS = [
     ("one-shot", {}),

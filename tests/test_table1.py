@@ -98,7 +98,7 @@ def test_table_rows_match_the_reports(rows):
     assert by_neuron.report.unused_outputs == 65 * 33 - 1153
     for r in rows:
         assert r.theta.shape == (2, 1153)
-        assert len(r.loss) == len(r.step_seconds) == 2
+        assert len(r.loss) == len(r.history.step_time) == 2
         assert math.isfinite(r.final_loss) and r.step_ms > 0
 
 

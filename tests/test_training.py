@@ -10,6 +10,7 @@ import torch
 from hyperviz import (
     DNN,
     DigitsCNNTarget,
+    History,
     HyperDNN,
     HyperNetwork,
     MLPTarget,
@@ -177,3 +178,87 @@ def test_noise_draws_repeat_with_a_generator(tiny_target):
     c = hypernet(3, generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert not torch.equal(a[0], a[1])  # each draw is a different network
+
+
+# --- what a run records: final loss, step time, divergence ---------------------------------------
+
+
+def test_final_loss_is_the_median_of_the_last_steps_so_one_spike_does_not_move_it():
+    history = History(loss=[9.0] * 5 + [1.0] * 19 + [1e6])
+    assert history.final_loss() == 1.0  # the mean of the last 20 would be 50,001
+    assert history.final_loss(window=2) == pytest.approx((1.0 + 1e6) / 2)
+    assert math.isnan(History().final_loss())
+
+
+def test_step_ms_is_the_median_after_warm_up():
+    history = History(step_time=[1.0] * 10 + [0.002, 0.003, 0.004])
+    assert history.step_ms() == pytest.approx(3.0)
+    assert history.step_ms(skip=0) == pytest.approx(1000.0)
+    assert History(step_time=[0.001, 0.003]).step_ms() == pytest.approx(2.0)  # all, if few
+    assert math.isnan(History().step_ms())
+
+
+def test_a_normal_run_is_not_flagged(tiny_target):
+    history = fit(DNN(tiny_target), torch.zeros(4, 1), torch.zeros(4, 1), steps=3)
+    assert (history.diverged, history.diverged_at) == (False, None)
+
+
+def test_a_run_whose_loss_becomes_infinite_stops_with_a_warning():
+    """A hypernet at lr 1e3: Θ grows like Φ³, and the loss overflows at step 1."""
+    x = torch.linspace(-1, 1, 16).unsqueeze(1)
+    model = HyperDNN(HyperNetwork(MLPTarget([1, 8, 1]), seed=0))
+    with pytest.warns(RuntimeWarning, match=r"diverged at step 1: .* with lr=1000.0") as caught:
+        history = fit(model, x, x.square(), lr=1e3, steps=200)
+    assert "smaller lr" in str(caught[0].message) and "clip_grad" in str(caught[0].message)
+    assert history.diverged and history.diverged_at == 1
+    assert len(history.loss) == len(history.step_time) == len(history.grad_norm_theta) == 1
+    assert all(math.isfinite(v) for v in history.loss)
+    assert math.isnan(history.final_loss())
+
+
+def test_training_stops_at_the_first_nan_loss_and_keeps_the_finite_steps(tiny_target):
+    calls = []
+
+    def loss_fn(model):
+        calls.append(len(calls))
+        theta = model.weights()
+        loss = theta.square().sum()
+        return (loss * float("nan") if len(calls) == 6 else loss), theta
+
+    with pytest.warns(RuntimeWarning, match="diverged at step 5: the loss became nan"):
+        history = train(DNN(tiny_target), loss_fn, steps=20, snapshot_every=2)
+    assert len(calls) == 6 and history.diverged_at == 5
+    assert len(history.loss) == 5 and sorted(history.snapshots) == [0, 2, 4]
+
+
+# --- any model that generates weights trains --------------------------------------------------
+
+
+class ScaledTheta(torch.nn.Module):
+    """A WeightGenerator that is neither a DNN nor a HyperDNN: Θ = a · Θ0 with learned a."""
+
+    def __init__(self, target: MLPTarget) -> None:
+        super().__init__()
+        self.target = target
+        self.theta0 = target.kaiming_weights(torch.Generator().manual_seed(0))
+        self.scale = torch.nn.Parameter(torch.ones(1))
+
+    def weights(self, context=None, generator=None) -> torch.Tensor:
+        return self.scale * self.theta0
+
+
+def test_fit_trains_any_weight_generator(tiny_target):
+    x = torch.linspace(-1, 1, 16).unsqueeze(1)
+    model = ScaledTheta(tiny_target)
+    y = 3 * tiny_target(x, model.weights()).detach()
+    history = fit(model, x, y, steps=2)
+    assert len(history.loss) == 2 and model.scale.item() != 1.0
+    hypernet = HyperNetwork(tiny_target, num_tasks=2)  # a HyperNetwork generates weights too
+    assert len(fit(hypernet, x, x, context=torch.arange(2), steps=2).loss) == 2
+
+
+def test_dnn_seed_none_draws_from_the_global_rng(tiny_target):
+    torch.manual_seed(5)
+    a = DNN(tiny_target, seed=None).theta
+    torch.manual_seed(5)
+    assert torch.equal(a, DNN(tiny_target, seed=None).theta)

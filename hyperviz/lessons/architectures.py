@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -157,8 +156,8 @@ class BodyRun:
     test_loss: float
 
     def step_ms(self, skip: int = 10) -> float:
-        """Median wall time of a training step in ms, after `skip` warm-up steps."""
-        return 1000 * statistics.median(self.history.step_time[skip:] or self.history.step_time)
+        """Median wall time of a training step in ms, after `skip` warm-up steps (History's)."""
+        return self.history.step_ms(skip)
 
 
 def compare_bodies(

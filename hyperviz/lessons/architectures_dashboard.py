@@ -17,13 +17,26 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from matplotlib.figure import Figure
-from plotly.subplots import make_subplots
 
 from hyperviz.data import TaskFamily
 from hyperviz.lessons.architectures import BodyRun, attention_map, body_tokens, token_mixing
 from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.live import keyed, subplot_figure
+from hyperviz.viz.panels import (
+    Curve,
+    Fit,
+    FitPanel,
+    Losses,
+    LossPanel,
+    WeightMaps,
+    WeightRow,
+    as_curve,
+    losses_of,
+    weight_maps,
+)
 
 COLOURS = {"mlp": "#4c72b0", "cnn": "#dd8452", "rnn": "#55a868", "attention": "#c44e52"}
+PREDICTION = "generated net"
 
 
 @dataclass(frozen=True)
@@ -32,8 +45,9 @@ class BodyView:
 
     body: str
     task: int
-    weights: np.ndarray  # (units, fan_in) of the largest target layer
-    prediction: np.ndarray  # (G,) on the grid
+    maps: WeightMaps  # the largest target layer's generated weights
+    fit: Fit
+    losses: Losses  # every body's training loss, the chosen one in front
     mixing: np.ndarray  # (T, T); rows sum to 1
     mixing_kind: str  # "attention" or "influence"
     task_loss: float  # MSE against the true curve on the grid
@@ -56,14 +70,19 @@ class BodyExplorer(Dashboard):
     ) -> None:
         if not runs:
             raise ValueError("runs is empty; pass the result of compare_bodies")
-        self.runs, self.family, self.token_labels = runs, family, token_labels
-        self.grid = grid.flatten().numpy()
+        self.runs, self.family, self.token_labels = runs, family, list(token_labels)
+        self.grid = as_curve(grid)
         self.truth = truth.squeeze(-1).numpy()  # (S, G)
         self.target = next(iter(runs.values())).model.target
         self.layer = max(self.target.layers, key=lambda layer: layer.size)
         self.cache = {name: self._generate(run, grid, truth) for name, run in runs.items()}
+        self.losses = losses_of({name: run.history.loss for name, run in runs.items()})
+        self.weights = WeightRow([self.layer.name], row=1, col=1)
+        self.fit_panel = FitPanel([PREDICTION], row=1, col=2)
+        self.loss_panel = LossPanel(list(runs), row=2, col=1, colours=COLOURS)
         body = widgets.Dropdown(options=list(runs), value=next(iter(runs)), description="body")
-        task = widgets.IntText(value=0, description="task id")
+        last = family.num_tasks - 1
+        task = widgets.BoundedIntText(value=0, min=0, max=last, description="task id")
         super().__init__({"body": body, "task": task})
 
     @torch.no_grad()
@@ -95,40 +114,14 @@ class BodyExplorer(Dashboard):
 
     # --- the dashboard ------------------------------------------------------------------
     def initial_figure(self) -> go.Figure:
-        figure = make_subplots(
-            2,
-            2,
-            subplot_titles=["generated Θ", "fit", "training loss (all bodies)", "tokens"],
-            vertical_spacing=0.14,
-            horizontal_spacing=0.12,
-        )
-        figure.add_trace(go.Heatmap(colorscale="RdBu_r", showscale=False), row=1, col=1)
-        figure.add_trace(
-            go.Scatter(mode="markers", name="training points", marker=dict(color="black", size=5)),
-            row=1,
-            col=2,
-        )
-        figure.add_trace(
-            go.Scatter(mode="lines", name="truth", line=dict(color="black", dash="dash")),
-            row=1,
-            col=2,
-        )
-        figure.add_trace(go.Scatter(mode="lines", name="generated net"), row=1, col=2)
-        for name, run in self.runs.items():
-            figure.add_trace(
-                go.Scatter(y=run.history.loss, mode="lines", name=name, line_color=COLOURS[name]),
-                row=2,
-                col=1,
-            )
-        labels = self.token_labels
-        figure.add_trace(
-            go.Heatmap(x=labels, y=labels, colorscale="Viridis", zmin=0, showscale=False),
-            row=2,
-            col=2,
-        )
-        figure.update_yaxes(type="log", row=2, col=1)
+        titles = [*self.weights.keys, "fit", "loss", "tokens"]
+        figure = subplot_figure(2, 2, titles, vertical_spacing=0.14, horizontal_spacing=0.12)
+        self.weights.add(figure)
+        self.fit_panel.add(figure)
+        self.loss_panel.add(figure)
+        tokens = go.Heatmap(colorscale="Viridis", zmin=0, showscale=False)
+        figure.add_trace(keyed(tokens, "tokens"), row=2, col=2)
         figure.update_yaxes(autorange="reversed", row=2, col=2)
-        figure.update_yaxes(autorange="reversed", row=1, col=1)
         figure.update_layout(height=640, margin=dict(l=40, r=20, t=40, b=40), showlegend=False)
         return figure
 
@@ -140,11 +133,19 @@ class BodyExplorer(Dashboard):
                 f"task={task!r} is out of range; allowed: 0 to {self.family.num_tasks - 1}"
             )
         run, cached = self.runs[body], self.cache[body]
+        prediction = Curve(cached["prediction"][task], PREDICTION, self.loss_panel.colours[body])
+        fit = Fit(
+            self.grid,
+            (as_curve(self.family.x[task]), as_curve(self.family.y[task])),
+            {PREDICTION: prediction},
+            self.truth[task],
+        )
         return BodyView(
             body=body,
             task=task,
-            weights=cached["weights"][task],
-            prediction=cached["prediction"][task],
+            maps=weight_maps({self.layer.name: cached["weights"][task]}, label=f"{body}: "),
+            fit=fit,
+            losses=Losses(self.losses.curves, chosen=body),
             mixing=cached["mixing"][task],
             mixing_kind=cached["kind"],
             task_loss=float(cached["task_loss"][task]),
@@ -153,70 +154,40 @@ class BodyExplorer(Dashboard):
         )
 
     def draw(self, state: BodyView) -> None:
-        data = self.figure.data
-        limit = float(np.abs(state.weights).max()) or 1.0
-        data[0].update(z=state.weights, zmin=-limit, zmax=limit)
-        data[1].update(
-            x=self.family.x[state.task].flatten().numpy(),
-            y=self.family.y[state.task].flatten().numpy(),
-        )
-        data[2].update(x=self.grid, y=self.truth[state.task])
-        data[3].update(x=self.grid, y=state.prediction, line_color=COLOURS[state.body])
-        for trace in data[4:-1]:
-            chosen = trace.name == state.body
-            trace.update(line_width=2.5 if chosen else 0.8, opacity=1.0 if chosen else 0.35)
-        data[-1].update(z=state.mixing)
-        titles = self._titles(state)
-        for annotation, title in zip(self.figure.layout.annotations, titles, strict=True):
-            annotation.text = title
+        self.weights.update(self.live, state.maps)
+        self.fit_panel.update(self.live, state.fit)
+        self.loss_panel.update(self.live, state.losses)
+        labels = self.token_labels
+        self.live.show("tokens", x=labels, y=labels, z=state.mixing)
+        for key, title in self._titles(state).items():
+            self.live.title(key, title)
 
-    def _titles(self, state: BodyView) -> list[str]:
-        w = state.weights
+    def _titles(self, state: BodyView) -> dict[str, str]:
+        """The titles of the fit, loss and token panels (the weights title their own)."""
         mixing = (
             "attention weights (row: query token)"
             if state.mixing_kind == "attention"
             else "token influence, rows sum to 1 (row: output token)"
         )
-        return [
-            f"{state.body}: generated Θ of {self.layer.name} ({w.shape[0]}×{w.shape[1]})",
-            f"task {state.task}: {self.family.names[state.task]}",
-            "training loss (all bodies)",
-            f"{state.body}: {mixing}",
-        ]
+        return {
+            "fit": f"task {state.task}: {self.family.names[state.task]}",
+            "loss": "training loss (all bodies)",
+            "tokens": f"{state.body}: {mixing}",
+        }
 
     def draw_static(self, state: BodyView) -> Figure:
         figure, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
         titles = self._titles(state)
-        limit = float(np.abs(state.weights).max()) or 1.0
-        axes[0, 0].imshow(state.weights, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-        axes[0, 0].set_xlabel("input")
-        axes[0, 0].set_ylabel("unit")
-        ax = axes[0, 1]
-        ax.scatter(self.family.x[state.task], self.family.y[state.task], s=10, c="k")
-        ax.plot(self.grid, self.truth[state.task], "k--", lw=1, label="truth")
-        ax.plot(self.grid, state.prediction, color=COLOURS[state.body], label="generated net")
-        ax.set_xlabel("x")
-        ax.legend(fontsize=8)
-        ax = axes[1, 0]
-        for name, run in self.runs.items():
-            chosen = name == state.body
-            ax.plot(
-                run.history.loss,
-                color=COLOURS[name],
-                lw=2 if chosen else 0.8,
-                alpha=1 if chosen else 0.4,
-                label=name,
-            )
-        ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.legend(fontsize=8)
+        self.weights.draw([axes[0, 0]], state.maps, colorbar=False)
+        self.fit_panel.draw(axes[0, 1], state.fit, legend=True)
+        self.loss_panel.draw(axes[1, 0], state.losses)
         ax = axes[1, 1]
         ax.imshow(state.mixing, cmap="viridis", vmin=0)
         ticks = range(len(self.token_labels))
         ax.set_xticks(ticks, self.token_labels, rotation=90, fontsize=7)
         ax.set_yticks(ticks, self.token_labels, fontsize=7)
-        for ax, title in zip(axes.flat, titles, strict=True):
-            ax.set_title(title, fontsize=9)
+        for ax, key in zip([axes[0, 1], axes[1, 0], axes[1, 1]], titles, strict=True):
+            ax.set_title(titles[key], fontsize=9)
         return figure
 
     def describe(self, state: BodyView) -> str:

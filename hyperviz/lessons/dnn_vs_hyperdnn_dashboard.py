@@ -11,22 +11,32 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import numpy as np
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
-from plotly.subplots import make_subplots
 
 from hyperviz.targets import TargetNetwork
 from hyperviz.training import History
 from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.live import subplot_figure
+from hyperviz.viz.panels import (
+    Losses,
+    LossPanel,
+    WeightMaps,
+    WeightRow,
+    losses_of,
+    symmetric_limit,
+    weight_maps,
+)
 from hyperviz.viz.plots import layer_matrices
 
 
 @dataclass(frozen=True)
 class StepState:
+    """Θ of every model at one snapshot step, and every loss curve with a marker there."""
+
     step: int
-    matrices: dict[str, dict[str, np.ndarray]]  # model name -> layer name -> weight matrix
-    losses: dict[str, float]
+    maps: dict[str, WeightMaps]  # model name -> its weight heatmaps
+    losses: Losses
 
 
 class TrainingStepper(Dashboard):
@@ -40,6 +50,16 @@ class TrainingStepper(Dashboard):
         if not steps[0] or any(s != steps[0] for s in steps):
             raise ValueError("histories need the same snapshot steps (train with snapshot_every)")
         self.steps = steps[0]
+        # One colour scale for every model and step: a colour means the same value throughout.
+        self.limit = symmetric_limit(t for h in histories.values() for t in h.snapshots.values())
+        layers = [layer.name for layer in target.layers]
+        self.rows = {
+            name: WeightRow(
+                layers, row=r, key=f"{name} Θ", colorbar=dict(thickness=12) if r == 1 else None
+            )
+            for r, name in enumerate(histories, start=1)
+        }
+        self.loss_panel = LossPanel(list(histories), row=len(histories) + 1, marker=True)
         slider = widgets.SelectionSlider(
             options=self.steps, value=self.steps[0], description="step"
         )
@@ -47,76 +67,49 @@ class TrainingStepper(Dashboard):
 
     def initial_figure(self) -> go.Figure:
         rows, cols = len(self.histories) + 1, len(self.target.layers)
-        titles = [f"{m}: Θ of {layer.name}" for m in self.histories for layer in self.target.layers]
+        titles = [key for row in self.rows.values() for key in row.keys] + ["loss"]
         specs = [[{}] * cols for _ in self.histories] + [[{"colspan": cols}] + [None] * (cols - 1)]
-        figure = make_subplots(rows, cols, subplot_titles=titles + ["loss"], specs=specs)
+        figure = subplot_figure(rows, cols, titles, specs=specs)
+        for row in self.rows.values():
+            row.add(figure)
+        self.loss_panel.add(figure)
         figure.update_layout(height=220 * rows, margin=dict(l=40, r=20, t=40, b=30))
-        figure.update_yaxes(type="log", row=rows, col=1)
         return figure
 
     def compute(self, step: int) -> StepState:
-        matrices = {
-            name: layer_matrices(self.target, h.snapshots[step])
+        maps = {
+            name: weight_maps(
+                layer_matrices(self.target, h.snapshots[step]), self.limit, f"{name}: "
+            )
             for name, h in self.histories.items()
         }
-        losses = {name: h.loss[step] for name, h in self.histories.items()}
-        return StepState(step, matrices, losses)
+        losses = losses_of({name: h.loss for name, h in self.histories.items()}, step=step)
+        return StepState(step, maps, losses)
 
     def draw(self, state: StepState) -> None:
-        if not self.figure.data:
-            self._add_traces()
-        heatmaps = [m for per_model in state.matrices.values() for m in per_model.values()]
-        for trace, matrix in zip(self.figure.data, heatmaps, strict=False):
-            trace.z = matrix
-        marker = self.figure.data[-1]
-        marker.x = [state.step] * len(state.losses)
-        marker.y = list(state.losses.values())
-
-    def _add_traces(self) -> None:
-        limit = max(
-            float(t.abs().max()) for h in self.histories.values() for t in h.snapshots.values()
-        )
-        for row, _ in enumerate(self.histories, start=1):
-            for col, _ in enumerate(self.target.layers, start=1):
-                self.figure.add_trace(
-                    go.Heatmap(
-                        colorscale="RdBu_r",
-                        zmin=-limit,
-                        zmax=limit,
-                        showscale=col == 1 and row == 1,
-                    ),
-                    row=row,
-                    col=col,
-                )
-        last = len(self.histories) + 1
-        for name, h in self.histories.items():
-            self.figure.add_trace(go.Scatter(y=h.loss, name=name, mode="lines"), row=last, col=1)
-        self.figure.add_trace(
-            go.Scatter(mode="markers", marker=dict(size=10, color="black"), name="step"),
-            row=last,
-            col=1,
-        )
+        for name, row in self.rows.items():
+            row.update(self.live, state.maps[name])
+        self.loss_panel.update(self.live, state.losses)
+        self.live.title("loss", _loss_title(state))
 
     def draw_static(self, state: StepState) -> Figure:
         rows, cols = len(self.histories) + 1, len(self.target.layers)
-        limit = max(float(np.abs(m).max()) for per in state.matrices.values() for m in per.values())
         figure = plt.figure(figsize=(3.2 * cols, 2.4 * rows), layout="constrained")
         grid = figure.add_gridspec(rows, cols)
-        for r, (model, per_layer) in enumerate(state.matrices.items()):
-            for c, (layer, matrix) in enumerate(per_layer.items()):
-                ax = figure.add_subplot(grid[r, c])
-                ax.imshow(matrix, cmap="RdBu_r", aspect="auto", vmin=-limit, vmax=limit)
-                ax.set_title(f"{model}: Θ of {layer}", fontsize=8)
+        for r, (name, row) in enumerate(self.rows.items()):
+            axes = [figure.add_subplot(grid[r, c]) for c in range(cols)]
+            row.draw(axes, state.maps[name], colorbar=r == 0)
         ax = figure.add_subplot(grid[rows - 1, :])
-        for name, h in self.histories.items():
-            ax.plot(h.loss, label=name)
-        ax.scatter([state.step] * len(state.losses), list(state.losses.values()), c="k", zorder=3)
-        ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend()
+        self.loss_panel.draw(ax, state.losses)
+        ax.set_title(_loss_title(state), fontsize=9)
         return figure
 
     def describe(self, state: StepState) -> str:
-        losses = ", ".join(f"{name} loss {value:.4f}" for name, value in state.losses.items())
+        losses = ", ".join(
+            f"{name} loss {curve[state.step]:.4f}" for name, curve in state.losses.curves.items()
+        )
         return f"step {state.step}: {losses}"
+
+
+def _loss_title(state: StepState) -> str:
+    return f"training loss (marker: step {state.step})"

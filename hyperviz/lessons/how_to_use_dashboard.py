@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 from hyperviz.chunk_layout import ChunkLayout, chunk_layout
 from hyperviz.targets import TargetNetwork
 from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.live import keyed
+from hyperviz.viz.panels import PALETTE
 
 
 class ChunkLayoutViewer(Dashboard):
@@ -29,7 +31,7 @@ class ChunkLayoutViewer(Dashboard):
     def initial_figure(self) -> go.Figure:
         figure = go.Figure()
         for name in ("layers", "chunks", "unused"):
-            figure.add_bar(orientation="h", name=name, y=[], x=[], base=[])
+            figure.add_trace(keyed(go.Bar(orientation="h"), name))
         figure.update_layout(
             barmode="overlay",
             height=220,
@@ -42,23 +44,28 @@ class ChunkLayoutViewer(Dashboard):
         return chunk_layout(self.target, chunk_size)
 
     def draw(self, state: ChunkLayout) -> None:
-        layers, chunks, unused = self.figure.data
-        layers.update(
+        self.live.show(
+            "layers",
             y=["layers"] * len(state.layers),
             base=[s for _, s, _ in state.layers],
             x=[n for _, _, n in state.layers],
             text=[name for name, _, _ in state.layers],
             marker_color=[_colour(i) for i in range(len(state.layers))],
         )
-        chunks.update(
+        self.live.show(
+            "chunks",
             y=["chunks"] * len(state.chunks),
             base=[s for s, _ in state.chunks],
             x=[n for _, n in state.chunks],
             marker_color=[_colour(i + 3) for i in range(len(state.chunks))],
             marker_line_width=1,
         )
-        unused.update(
-            y=["chunks"], base=[self.target.num_params], x=[state.unused], marker_color="lightgrey"
+        self.live.show(
+            "unused",
+            y=["chunks"],
+            base=[self.target.num_params],
+            x=[state.unused],
+            marker_color="lightgrey",
         )
 
     def draw_static(self, state: ChunkLayout) -> Figure:
@@ -80,5 +87,4 @@ class ChunkLayoutViewer(Dashboard):
 
 
 def _colour(i: int) -> str:
-    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3"]
-    return palette[i % len(palette)]
+    return PALETTE[i % len(PALETTE)]

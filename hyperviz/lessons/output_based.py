@@ -4,32 +4,28 @@
 `layout_summary` says how its output layer lays out Θ, `strategy_table` trains every variant
 on the same tasks and returns one `StrategyResult` per row, `survey_claims` checks the
 survey's qualitative claims against those rows, and `scaling_reports` counts (without
-training) how the last layer grows with the target's width. `output_grid` and
-`plot_output_grids` show where each generated number goes.
+training) how the last layer grows with the target's width. `train_grid` trains every
+setting of the strategy explorer's grid once, before its dashboard is built.
 """
 
 from __future__ import annotations
 
-import statistics
+import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
-from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
 from hyperviz.checks import check_choice, check_positive_int
 from hyperviz.data import TaskFamily
 from hyperviz.hypernetwork import GenerationReport, HyperNetwork
 from hyperviz.models import HyperDNN
-from hyperviz.strategies import STRATEGIES
 from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget, TargetNetwork
-from hyperviz.training import fit, seed_everything, single_threaded
+from hyperviz.training import History, fit, seed_everything, single_threaded
 
 # Variant name -> (strategy, its options). Component-wise comes in both granularities.
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -71,25 +67,20 @@ def make_hypernet(
     check_positive_int("chunk_size", chunk_size)
     check_positive_int("embedding_dim", embedding_dim)
     strategy, options = VARIANTS[variant]
+    if uses_chunks(variant):
+        options = {**options, "chunk_size": chunk_size, "chunk_embedding_dim": embedding_dim}
+    elif uses_embeddings(variant):
+        options = {**options, "component_embedding_dim": embedding_dim}
     seed_everything(seed)
-    hypernet = HyperNetwork(
+    return HyperNetwork(
         target,
         conditioning="task",
         strategy=strategy,
         num_tasks=num_tasks,
         embedding_dim=TASK_EMBEDDING_DIM,
         hidden=hidden,
-        chunk_size=chunk_size,
         **options,
     )
-    if uses_embeddings(variant):  # HyperNetwork builds these with 8-number embeddings
-        extra = {"chunk_size": chunk_size, "chunk_embedding_dim": embedding_dim}
-        if strategy == "component-wise":
-            extra = {"component_embedding_dim": embedding_dim}
-        hypernet.strategy = STRATEGIES[strategy](
-            target, TASK_EMBEDDING_DIM, "mlp", hidden, **options, **extra
-        )
-    return hypernet
 
 
 def largest_head(hypernet: HyperNetwork) -> int:
@@ -127,19 +118,23 @@ class StrategyResult:
     embedding_dim: int
     report: GenerationReport
     largest_head: int
-    loss: list[float]
+    history: History  # the training run: loss and wall time per step
     theta: torch.Tensor  # the generated Θ after training, (tasks, P)
-    step_seconds: list[float]
+
+    @property
+    def loss(self) -> list[float]:
+        """The full-batch loss at every training step."""
+        return self.history.loss
 
     @property
     def final_loss(self) -> float:
-        """Mean full-batch loss over the last 10 steps."""
-        return statistics.fmean(self.loss[-10:])
+        """The run's final loss as History defines it (median of the last 20 steps)."""
+        return self.history.final_loss()
 
     @property
     def step_ms(self) -> float:
-        """Median wall time of a training step in ms (first 5 steps skipped: warm-up)."""
-        return 1000 * statistics.median(self.step_seconds[5:] or self.step_seconds)
+        """Median wall time of a training step in ms, as History measures it (after warm-up)."""
+        return self.history.step_ms()
 
     @property
     def label(self) -> str:
@@ -188,9 +183,8 @@ def train_strategy(
         embedding_dim,
         hypernet.report(),
         largest_head(hypernet),
-        history.loss,
+        history,
         theta,
-        history.step_time,
     )
 
 
@@ -346,47 +340,50 @@ def plot_scaling(widths: Sequence[int], reports: dict[str, list[GenerationReport
     return figure
 
 
-LAYER_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#8172b3", "#c44e52", "#937860")
-UNUSED_COLOUR = "#bbbbbb"
+# --- the strategy explorer's grid (trained here; its dashboard only looks results up) -------
+GridKey = tuple[str, int, int, int]  # variant, width, chunk size (0: n/a), embedding size (0: n/a)
 
 
-def output_grid(hypernet: HyperNetwork) -> np.ndarray:
-    """Every number the output layer makes: rows are a head's outputs, columns its tokens.
-
-    Each cell holds the index of the target layer the number goes to, -1 if it is thrown
-    away, and NaN where a (shorter) head has no such output.
-    """
-    target = hypernet.target
-    sizes = torch.tensor([layer.size for layer in target.layers])
-    layer_of = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
-    layout = hypernet.strategy.layout(target)
-    height = max(rows.shape[0] for _, rows in layout)
-    columns = []
-    for _, rows in layout:
-        codes = torch.where(rows >= 0, layer_of[rows.clamp_min(0)], -1).double()
-        padding = torch.full((height - rows.shape[0], rows.shape[1]), float("nan"))
-        columns.append(torch.cat([codes, padding]))
-    return torch.cat(columns, dim=1).numpy()
+def explorer_target(width: int) -> MLPTarget:
+    """The strategy explorer's target: a 1 -> width -> width -> 1 ReLU MLP."""
+    return MLPTarget([1, width, width, 1])
 
 
-def plot_output_grids(hypernets: dict[str, HyperNetwork]) -> Figure:
-    """One panel per strategy: where each generated number goes (colour: target layer)."""
-    figure, axes = plt.subplots(1, len(hypernets), figsize=(2.1 * len(hypernets), 3.4))
-    layers = next(iter(hypernets.values())).target.layers
-    colours = ListedColormap([UNUSED_COLOUR, *LAYER_COLOURS[: len(layers)]])
-    for ax, (name, hypernet) in zip(np.atleast_1d(axes), hypernets.items(), strict=True):
-        grid = output_grid(hypernet)
-        ax.imshow(grid, cmap=colours, vmin=-1.5, vmax=len(layers) - 0.5, aspect="auto",
-                  interpolation="nearest")  # fmt: skip
-        ax.set_title(f"{name}\n{grid.shape[0]:,} outputs × {grid.shape[1]}", fontsize=8)
-        ax.set_xlabel("head" if name == "multi-head" else "token", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=1))
-    np.atleast_1d(axes)[0].set_ylabel("output row of the head", fontsize=8)
-    handles = [Patch(color=UNUSED_COLOUR, label="made, unused")]
-    handles += [
-        Patch(color=c, label=layer.name) for c, layer in zip(LAYER_COLOURS, layers, strict=False)
-    ]
-    figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
-    figure.subplots_adjust(bottom=0.25, wspace=0.45, top=0.82)
-    return figure
+def grid_key(variant: str, width: int, chunk_size: int, embedding_dim: int) -> GridKey:
+    """The key of a setting; knobs that do not apply to `variant` become 0."""
+    chunk = chunk_size if uses_chunks(variant) else 0
+    return (variant, width, chunk, embedding_dim if uses_embeddings(variant) else 0)
+
+
+def train_grid(
+    tasks: TaskFamily,
+    widths: Sequence[int],
+    chunk_sizes: Sequence[int],
+    embedding_dims: Sequence[int],
+    variants: Sequence[str] = tuple(VARIANTS),
+    **train_options,
+) -> dict[GridKey, StrategyResult]:
+    """Train every distinct setting of the grid once; the result of each, by `grid_key`."""
+    sizes = {"widths": widths, "chunk_sizes": chunk_sizes, "embedding_dims": embedding_dims}
+    for name, values in {**sizes, "variants": variants}.items():
+        if not values:
+            raise ValueError(f"{name}={values!r} is empty; give at least one value")
+    for name, value in [(name, value) for name, values in sizes.items() for value in values]:
+        check_positive_int(name, value)
+    for variant in variants:
+        check_choice("variant", variant, VARIANTS)
+    results: dict[GridKey, StrategyResult] = {}
+    for width, variant, chunk, dim in itertools.product(
+        widths, variants, chunk_sizes, embedding_dims
+    ):
+        key = grid_key(variant, width, chunk, dim)
+        if key not in results:
+            with warnings.catch_warnings():
+                # A chunk larger than a small target is a setting the grid shows on purpose:
+                # the explorer's "unused outputs" count says how much of it is wasted.
+                warnings.filterwarnings("ignore", "chunk_size=", UserWarning)
+                results[key] = train_strategy(
+                    explorer_target(width), variant, tasks, chunk_size=chunk, embedding_dim=dim,
+                    **train_options,
+                )  # fmt: skip
+    return results

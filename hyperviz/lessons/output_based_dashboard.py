@@ -1,93 +1,49 @@
 """Notebook 03's dashboard (survey §3.2): the strategy explorer, five output strategies.
 
-Training cannot fit in a widget update, so every setting of a fixed grid (strategy x chunk
-size x embedding size x target width) is trained once, at construction (`train_grid`).
-Moving a control then only looks a result up and redraws: the generated weights per
-target layer, the counts of Table 1 and the loss curves of all strategies at that setting.
+Training cannot fit in a widget update: the lesson code trains every setting of a grid once
+(`train_grid` in `hyperviz.lessons.output_based`) and the explorer receives those results.
+Moving a control then only looks a result up and redraws: the generated weights per target
+layer, the counts of Table 1 and the loss curves of all strategies at that setting.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import numpy as np
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
-from plotly.subplots import make_subplots
 
 from hyperviz.checks import check_choice, check_positive_int
-from hyperviz.data import TaskFamily
 from hyperviz.lessons.output_based import (
     VARIANTS,
+    GridKey,
     StrategyResult,
-    train_strategy,
+    explorer_target,
+    grid_key,
     uses_chunks,
     uses_embeddings,
 )
-from hyperviz.targets import MLPTarget
 from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.live import keyed, subplot_figure
+from hyperviz.viz.panels import Losses, LossPanel, WeightMaps, WeightRow, losses_of, weight_maps
 from hyperviz.viz.plots import layer_matrices
 
-GridKey = tuple[str, int, int, int]  # variant, width, chunk size (0: n/a), embedding size (0: n/a)
 COUNT_NAMES = ("Φ learnable", "Θ generated", "last layer", "unused outputs", "embeddings")
-NUM_LAYERS = 3  # MLPTarget([1, w, w, 1])
-
-
-def explorer_target(width: int) -> MLPTarget:
-    """The explorer's target: a 1 -> width -> width -> 1 ReLU MLP."""
-    return MLPTarget([1, width, width, 1])
-
-
-def grid_key(variant: str, width: int, chunk_size: int, embedding_dim: int) -> GridKey:
-    """The cache key of a setting; knobs that do not apply to `variant` become 0."""
-    return (
-        variant,
-        width,
-        chunk_size if uses_chunks(variant) else 0,
-        embedding_dim if uses_embeddings(variant) else 0,
-    )
-
-
-def train_grid(
-    tasks: TaskFamily,
-    widths: Sequence[int],
-    chunk_sizes: Sequence[int],
-    embedding_dims: Sequence[int],
-    variants: Sequence[str] = tuple(VARIANTS),
-    **train_options,
-) -> dict[GridKey, StrategyResult]:
-    """Train every distinct setting of the grid once; the result of each, by `grid_key`."""
-    results: dict[GridKey, StrategyResult] = {}
-    for width in widths:
-        target = explorer_target(width)
-        for variant in variants:
-            for chunk_size in chunk_sizes:
-                for embedding_dim in embedding_dims:
-                    key = grid_key(variant, width, chunk_size, embedding_dim)
-                    if key not in results:
-                        results[key] = train_strategy(
-                            target,
-                            variant,
-                            tasks,
-                            chunk_size=chunk_size,
-                            embedding_dim=embedding_dim,
-                            **train_options,
-                        )
-    return results
+BAR_COLOUR = "#9fb6d9"
 
 
 @dataclass(frozen=True)
 class ExplorerState:
-    """What one setting shows: its result, weight matrices and every strategy's loss curve."""
+    """What one setting shows: its result, weight maps and every strategy's loss curve."""
 
     result: StrategyResult
     width: int
-    matrices: dict[str, np.ndarray]  # target layer -> generated weight matrix (task 0)
-    curves: dict[str, list[float]]  # variant -> loss curve at the same width and knobs
+    maps: WeightMaps  # the generated weight matrices of task 0, per target layer
+    losses: Losses  # variant -> loss curve at the same width and knobs; the chosen one in front
 
 
 class StrategyExplorer(Dashboard):
@@ -95,38 +51,28 @@ class StrategyExplorer(Dashboard):
 
     title = "Strategy explorer"
 
-    def __init__(
-        self,
-        tasks: TaskFamily,
-        widths: Sequence[int] = (8, 16, 32),
-        chunk_sizes: Sequence[int] = (16, 64, 256),
-        embedding_dims: Sequence[int] = (2, 8),
-        steps: int = 100,
-        lr: float = 5e-3,
-        hidden: int = 32,
-        seed: int = 0,
-        results: dict[GridKey, StrategyResult] | None = None,
-    ) -> None:
-        for name, values in [
-            ("widths", widths),
-            ("chunk_sizes", chunk_sizes),
-            ("embedding_dims", embedding_dims),
-        ]:
-            if not values:
-                raise ValueError(f"{name}={values!r} is empty; give at least one value")
-            for value in values:
-                check_positive_int(name, value)
-        self.widths, self.chunk_sizes = tuple(widths), tuple(chunk_sizes)
-        self.embedding_dims = tuple(embedding_dims)
-        self.results = results or train_grid(
-            tasks, widths, chunk_sizes, embedding_dims, steps=steps, lr=lr, hidden=hidden, seed=seed
-        )
+    def __init__(self, results: Mapping[GridKey, StrategyResult]) -> None:
+        if not results:
+            raise ValueError("results is empty; pass the result of train_grid(...)")
+        self.results = dict(results)
+        keys = list(self.results)
+        self.variants = [v for v in VARIANTS if any(key[0] == v for key in keys)]
+        self.widths = tuple(sorted({key[1] for key in keys}))
+        self.chunk_sizes = tuple(sorted({key[2] for key in keys if key[2]}))
+        self.embedding_dims = tuple(sorted({key[3] for key in keys if key[3]})) or (0,)
+        self.targets = {width: explorer_target(width) for width in self.widths}
+        layers = [layer.name for layer in self.targets[self.widths[0]].layers]
+        top_colorbar = dict(len=0.42, y=1, yanchor="top", thickness=12)
+        self.weights = WeightRow(layers, row=1, colorbar=top_colorbar)
+        self.loss_panel = LossPanel(self.variants, row=2, col=1)
         controls = {
             "strategy": widgets.Dropdown(
-                options=list(VARIANTS), value="chunk-wise", description="strategy"
+                options=self.variants,
+                value="chunk-wise" if "chunk-wise" in self.variants else self.variants[0],
+                description="strategy",
             ),
             "chunk_size": widgets.IntText(
-                value=_middle(self.chunk_sizes),
+                value=_middle(self.chunk_sizes or (64,)),
                 description="chunk size",
                 tooltip="trained: " + ", ".join(map(str, self.chunk_sizes)),
             ),
@@ -145,7 +91,7 @@ class StrategyExplorer(Dashboard):
     def compute(
         self, strategy: str, chunk_size: int, embedding_dim: int, width: int
     ) -> ExplorerState:
-        check_choice("strategy", strategy, VARIANTS)
+        check_choice("strategy", strategy, self.variants)
         check_positive_int("chunk_size", chunk_size)
         if uses_chunks(strategy) and chunk_size not in self.chunk_sizes:
             raise ValueError(
@@ -154,12 +100,12 @@ class StrategyExplorer(Dashboard):
             )
         result = self.result(strategy, width, chunk_size, embedding_dim)
         curves = {
-            variant: self.result(variant, width, chunk_size, embedding_dim).loss
-            for variant in VARIANTS
-            if not uses_chunks(variant) or chunk_size in self.chunk_sizes
+            variant: self.results[key].loss
+            for variant in self.variants
+            if (key := grid_key(variant, width, chunk_size, embedding_dim)) in self.results
         }
-        matrices = layer_matrices(explorer_target(width), result.theta[0])
-        return ExplorerState(result, width, matrices, curves)
+        maps = weight_maps(layer_matrices(self.targets[width], result.theta[0]))
+        return ExplorerState(result, width, maps, losses_of(curves, chosen=strategy))
 
     def result(
         self, variant: str, width: int, chunk_size: int, embedding_dim: int
@@ -175,36 +121,23 @@ class StrategyExplorer(Dashboard):
         return self.results[key]
 
     def initial_figure(self) -> go.Figure:
-        specs = [[{}] * NUM_LAYERS, [{"colspan": 2}, None, {}]]
-        titles = [f"Θ of fc{i}" for i in range(NUM_LAYERS)] + ["training loss", "counts"]
-        figure = make_subplots(
-            2, NUM_LAYERS, specs=specs, subplot_titles=titles, vertical_spacing=0.16
-        )
-        top_row_colorbar = dict(len=0.42, y=1, yanchor="top", thickness=12)
-        for col in range(1, NUM_LAYERS + 1):
-            heatmap = go.Heatmap(
-                colorscale="RdBu_r", showscale=col == NUM_LAYERS, colorbar=top_row_colorbar
-            )
-            figure.add_trace(heatmap, row=1, col=col)
-            figure.update_yaxes(autorange="reversed", row=1, col=col)  # unit 0 on top
-        figure.update_xaxes(showticklabels=False, row=1, col=1)  # fc0 has one input
-        figure.update_yaxes(showticklabels=False, row=1, col=NUM_LAYERS)  # the output has one unit
-        for variant in VARIANTS:
-            figure.add_trace(go.Scatter(name=variant, mode="lines"), row=2, col=1)
+        cols = len(self.weights.layers)
+        specs = [[{}] * cols, [{"colspan": cols - 1}] + [None] * (cols - 2) + [{}]]
+        titles = [*self.weights.keys, "loss", "counts"]
+        figure = subplot_figure(2, cols, titles, specs=specs, vertical_spacing=0.16)
+        self.weights.add(figure)
+        self.loss_panel.add(figure)
         bars = go.Bar(  # named by their text, not by axis labels (which crowd the loss plot)
             orientation="h",
-            y=list(range(len(COUNT_NAMES))),
-            marker_color="#9fb6d9",
+            marker_color=BAR_COLOUR,
             showlegend=False,
             textposition="auto",
             insidetextanchor="start",
             cliponaxis=False,
         )
-        figure.add_trace(bars, row=2, col=3)
-        figure.update_yaxes(type="log", dtick=1, title_text="training loss", row=2, col=1)
-        figure.update_xaxes(title_text="step", row=2, col=1)
-        figure.update_xaxes(type="log", dtick=1, row=2, col=3)
-        figure.update_yaxes(autorange="reversed", showticklabels=False, row=2, col=3)
+        figure.add_trace(keyed(bars, "counts"), row=2, col=cols)
+        figure.update_xaxes(type="log", dtick=1, row=2, col=cols)
+        figure.update_yaxes(autorange="reversed", showticklabels=False, row=2, col=cols)
         figure.update_layout(
             height=600,
             margin=dict(l=50, r=20, t=40, b=40),
@@ -213,59 +146,35 @@ class StrategyExplorer(Dashboard):
         return figure
 
     def draw(self, state: ExplorerState) -> None:
-        limit = max(float(np.abs(m).max()) for m in state.matrices.values()) or 1.0
-        for i, (name, matrix) in enumerate(state.matrices.items()):
-            self.figure.data[i].update(z=matrix, zmin=-limit, zmax=limit)
-            rows, cols = matrix.shape
-            self.figure.layout.annotations[i].text = f"Θ of {name} ({rows}×{cols})"
-        chosen = state.result.variant
-        for trace, variant in zip(self.figure.data[NUM_LAYERS:], VARIANTS, strict=False):
-            curve = state.curves.get(variant, [])
-            trace.update(
-                y=curve,
-                line_width=3 if variant == chosen else 1,
-                opacity=1.0 if variant == chosen else 0.35,
-            )
+        self.weights.update(self.live, state.maps)
+        self.loss_panel.update(self.live, state.losses)
+        self.live.title("loss", "training loss (every strategy at this setting)")
         counts = _counts(state.result)
         # A log axis cannot show 0: a zero count gets an empty bar (length 1) and its label.
-        labels = [
-            f"{n}: {c}" for n, c in zip(COUNT_NAMES, _count_labels(state.result), strict=True)
-        ]
-        self.figure.data[-1].update(x=[max(c, 1) for c in counts], text=labels)
-        self.figure.update_xaxes(range=[0, math.log10(30 * max(counts))], row=2, col=3)
-        self.figure.layout.annotations[
-            NUM_LAYERS + 1
-        ].text = f"counts: Θ/Φ = {state.result.report.compression_ratio:.3g}"
+        self.live.show(
+            "counts",
+            x=[max(c, 1) for c in counts],
+            y=list(range(len(COUNT_NAMES))),
+            text=[f"{n}: {c:,}" for n, c in zip(COUNT_NAMES, counts, strict=True)],
+        )
+        cols = len(self.weights.layers)
+        self.figure.update_xaxes(range=[0, math.log10(30 * max(counts))], row=2, col=cols)
+        self.live.title("counts", _counts_title(state.result))
 
     # --- static picture and status -----------------------------------------------------------
     def draw_static(self, state: ExplorerState) -> Figure:
+        cols = len(self.weights.layers)
         figure = plt.figure(figsize=(10, 5.2), layout="constrained")
-        grid = figure.add_gridspec(2, NUM_LAYERS)
-        limit = max(float(np.abs(m).max()) for m in state.matrices.values()) or 1.0
-        heatmaps = []
-        for col, (name, matrix) in enumerate(state.matrices.items()):
-            ax = figure.add_subplot(grid[0, col])
-            image = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-            ax.set_title(f"Θ of {name} ({matrix.shape[0]}×{matrix.shape[1]})", fontsize=9)
-            ax.set(xlabel="input", ylabel="unit")
-            if matrix.shape[0] == 1:
-                ax.set_yticks([])
-            if matrix.shape[1] == 1:
-                ax.set_xticks([])
-            heatmaps.append(ax)
-        figure.colorbar(image, ax=heatmaps, shrink=0.8)
-        ax = figure.add_subplot(grid[1, :2])
-        for variant, curve in state.curves.items():
-            chosen = variant == state.result.variant
-            ax.plot(curve, label=variant, lw=2.5 if chosen else 1, alpha=1 if chosen else 0.4)
-        ax.set(yscale="log", xlabel="step", ylabel="training loss")
-        ax.legend(fontsize=8)
-        ax = figure.add_subplot(grid[1, 2])
+        grid = figure.add_gridspec(2, cols)
+        self.weights.draw([figure.add_subplot(grid[0, c]) for c in range(cols)], state.maps)
+        ax = self.loss_panel.draw(figure.add_subplot(grid[1, : cols - 1]), state.losses)
+        ax.set_title("training loss (every strategy at this setting)", fontsize=9)
+        ax = figure.add_subplot(grid[1, cols - 1])
         counts = _counts(state.result)
-        bars = ax.barh(COUNT_NAMES, [max(c, 1) for c in counts], color="#4c72b0")
-        ax.bar_label(bars, labels=_count_labels(state.result), fontsize=8, padding=2)
+        bars = ax.barh(COUNT_NAMES, [max(c, 1) for c in counts], color=BAR_COLOUR)
+        ax.bar_label(bars, labels=[f"{c:,}" for c in counts], fontsize=8, padding=2)
         ax.set(xscale="log", xlim=(1, 30 * max(counts)))
-        ax.set_title(f"counts: Θ/Φ = {state.result.report.compression_ratio:.3g}", fontsize=9)
+        ax.set_title(_counts_title(state.result), fontsize=9)
         ax.invert_yaxis()
         return figure
 
@@ -285,17 +194,11 @@ class StrategyExplorer(Dashboard):
 
 def _counts(result: StrategyResult) -> list[int]:
     rep = result.report
-    return [
-        rep.learnable,
-        rep.generated,
-        rep.last_layer,
-        rep.unused_outputs,
-        rep.extra_embeddings,
-    ]
+    return [rep.learnable, rep.generated, rep.last_layer, rep.unused_outputs, rep.extra_embeddings]
 
 
-def _count_labels(result: StrategyResult) -> list[str]:
-    return [f"{c:,}" for c in _counts(result)]
+def _counts_title(result: StrategyResult) -> str:
+    return f"counts: Θ/Φ = {result.report.compression_ratio:.3g}"
 
 
 def _middle(values: Sequence[int]) -> int:

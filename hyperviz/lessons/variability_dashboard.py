@@ -1,7 +1,8 @@
 """Notebook 04's dashboard (survey §3.4): one trained hypernet, target width and depth live.
 
-`WidthExplorer` picks a width, a depth and a task, and only generates and evaluates (no
-training).
+`WidthExplorer` receives a trained hypernet and, when built, generates Θ for every width,
+depth and task it offers (one forward pass per architecture, all tasks at once). Picking a
+width, a depth or a task then only looks the result up and redraws: no training, no forward.
 """
 
 from __future__ import annotations
@@ -15,25 +16,37 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from matplotlib.figure import Figure
-from plotly.subplots import make_subplots
 
 from hyperviz.data import TaskFamily, sinusoid_curve
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.lessons.variability import arch_name, mlp
 from hyperviz.targets import MLPTarget
 from hyperviz.viz.dashboard import Dashboard
+from hyperviz.viz.live import subplot_figure
+from hyperviz.viz.panels import Curve, Fit, FitPanel, WeightMaps, WeightRow, as_curve, weight_maps
 from hyperviz.viz.plots import layer_matrices
+
+PREDICTION = "generated network"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Θ of one architecture for every task, and its predictions on the grid."""
+
+    target: MLPTarget
+    theta: torch.Tensor  # (S, P)
+    predictions: np.ndarray  # (S, G)
 
 
 @dataclass(frozen=True)
 class WidthState:
-    """One generated network: its architecture, weights per layer, prediction and error."""
+    """One generated network: its architecture, weights per layer, fit and error."""
 
     target: MLPTarget
     task: int
     trained: bool
-    matrices: dict[str, np.ndarray]
-    prediction: np.ndarray
+    maps: WeightMaps
+    fit: Fit
     error: float
 
 
@@ -54,9 +67,16 @@ class WidthExplorer(Dashboard):
     ) -> None:
         self.hypernet, self.tasks = hypernet, tasks
         self.trained_sizes = [t.sizes for t in trained]
-        self.max_layers = max(depths) + 1
-        self.grid = torch.linspace(-5, 5, 200).unsqueeze(1)
-        self.truth = sinusoid_curve(tasks.params, self.grid).squeeze(-1).numpy()
+        grid = torch.linspace(-5, 5, 200).unsqueeze(1)
+        self.grid = as_curve(grid)
+        self.truth = sinusoid_curve(tasks.params, grid).squeeze(-1).numpy()  # (S, G)
+        self.generated = {(w, d): self._generate(mlp(w, d), grid) for w in widths for d in depths}
+        deepest = mlp(max(widths), max(depths))
+        layers = [layer.name for layer in deepest.layers]
+        self.weights = WeightRow(layers, row=1, colorbar=dict(len=0.4, y=0.8))
+        self.fit_panel = FitPanel(
+            [PREDICTION], row=2, points_label="the task's points", y_range=(-3.0, 3.0)
+        )
         controls = {
             "width": widgets.SelectionSlider(
                 options=list(widths), value=width, description="width"
@@ -70,87 +90,56 @@ class WidthExplorer(Dashboard):
         }
         super().__init__(controls)
 
-    def context(self, task: int):
-        """The hypernet's context for one task: its id, or its example set."""
+    @torch.no_grad()
+    def _generate(self, target: MLPTarget, grid: torch.Tensor) -> Generated | str:
+        """Θ and predictions of `target` for all tasks; the error message if it does not fit."""
+        context = torch.arange(self.tasks.num_tasks)
         if self.hypernet.conditioning == "data":
-            return self.tasks.examples()[task]
-        return task
+            context = self.tasks.examples()
+        try:
+            theta = self.hypernet(context, target=target)
+        except ValueError as error:  # e.g. larger than the hypernet's max_target
+            return str(error)
+        return Generated(target, theta, target(grid, theta).squeeze(-1).numpy())
 
     def compute(self, width: int, depth: int, task: int) -> WidthState:
-        target = mlp(width, depth)
-        with torch.no_grad():
-            theta = self.hypernet(self.context(task), target=target)[0]
-            prediction = target(self.grid, theta).squeeze(-1).numpy()
+        generated = self.generated[(width, depth)]
+        if isinstance(generated, str):
+            raise ValueError(generated)
+        target, prediction = generated.target, generated.predictions[task]
         error = float(np.mean((prediction - self.truth[task]) ** 2))
+        fit = Fit(
+            self.grid,
+            (as_curve(self.tasks.x[task]), as_curve(self.tasks.y[task])),
+            {PREDICTION: Curve(prediction, PREDICTION)},
+            self.truth[task],
+        )
+        maps = weight_maps(layer_matrices(target, generated.theta[task]))
         trained = target.sizes in self.trained_sizes
-        return WidthState(target, task, trained, layer_matrices(target, theta), prediction, error)
+        return WidthState(target, task, trained, maps, fit, error)
 
     def initial_figure(self) -> go.Figure:
-        cols = self.max_layers
-        titles = [f"layer {i}" for i in range(cols)] + ["prediction"]
+        cols = len(self.weights.layers)
         specs = [[{}] * cols, [{"colspan": cols}] + [None] * (cols - 1)]
-        figure = make_subplots(
-            2, cols, subplot_titles=titles, specs=specs, row_heights=[0.45, 0.55]
-        )
-        for col in range(1, cols + 1):
-            figure.add_trace(
-                go.Heatmap(colorscale="RdBu_r", showscale=col == 1, colorbar=dict(len=0.4, y=0.8)),
-                row=1,
-                col=col,
-            )
-        grid = self.grid.flatten().tolist()
-        figure.add_trace(go.Scatter(mode="markers", name="data"), row=2, col=1)
-        figure.add_trace(
-            go.Scatter(x=grid, mode="lines", name="truth", line=dict(dash="dash", color="black")),
-            row=2,
-            col=1,
-        )
-        figure.add_trace(go.Scatter(x=grid, mode="lines", name="generated network"), row=2, col=1)
-        figure.update_yaxes(range=[-3, 3], row=2, col=1)
+        titles = [*self.weights.keys, "fit"]
+        figure = subplot_figure(2, cols, titles, specs=specs, row_heights=[0.45, 0.55])
+        self.weights.add(figure)
+        self.fit_panel.add(figure)
         figure.update_layout(height=520, margin=dict(l=40, r=20, t=40, b=30))
         return figure
 
     def draw(self, state: WidthState) -> None:
-        matrices = list(state.matrices.items())
-        limit = max(float(np.abs(m).max()) for _, m in matrices) or 1.0
-        for i in range(self.max_layers):
-            heatmap, title = self.figure.data[i], self.figure.layout.annotations[i]
-            if i < len(matrices):
-                name, matrix = matrices[i]
-                heatmap.update(z=matrix, zmin=-limit, zmax=limit, visible=True)
-                title.text = f"{name} {matrix.shape[0]}×{matrix.shape[1]}"
-            else:
-                heatmap.update(z=None, visible=False)
-                title.text = ""
-        data, truth, prediction = self.figure.data[self.max_layers :]
-        data.update(
-            x=self.tasks.x[state.task].flatten().tolist(),
-            y=self.tasks.y[state.task].flatten().tolist(),
-        )
-        truth.y = self.truth[state.task]
-        prediction.y = state.prediction
+        self.weights.update(self.live, state.maps)
+        self.fit_panel.update(self.live, state.fit)
+        self.live.title("fit", _fit_title(state))
 
     def draw_static(self, state: WidthState) -> Figure:
-        matrices = list(state.matrices.items())
-        limit = max(float(np.abs(m).max()) for _, m in matrices) or 1.0
+        cols = len(state.maps.matrices)
         figure = plt.figure(figsize=(10, 5), layout="constrained")
-        grid = figure.add_gridspec(2, len(matrices))
-        for col, (name, matrix) in enumerate(matrices):
-            ax = figure.add_subplot(grid[0, col])
-            ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-            ax.set_title(f"{name} {matrix.shape[0]}×{matrix.shape[1]}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("inputs", fontsize=8)
-            ax.set_ylabel("units", fontsize=8)
-        ax = figure.add_subplot(grid[1, :])
-        x, y = self.tasks.x[state.task].flatten(), self.tasks.y[state.task].flatten()
-        ax.scatter(x, y, s=12, c="k", label="the task's points")
-        ax.plot(self.grid.flatten(), self.truth[state.task], "k--", lw=1, label="truth")
-        ax.plot(self.grid.flatten(), state.prediction, label="generated network")
-        ax.set_ylim(-3, 3)
-        ax.set_xlabel("x")
-        ax.legend(fontsize=8)
+        grid = figure.add_gridspec(2, cols)
+        self.weights.draw([figure.add_subplot(grid[0, c]) for c in range(cols)], state.maps)
+        ax = self.fit_panel.draw(figure.add_subplot(grid[1, :]), state.fit)
+        ax.set_title(_fit_title(state), fontsize=9)
         return figure
 
     def describe(self, state: WidthState) -> str:
@@ -160,3 +149,7 @@ class WidthExplorer(Dashboard):
             f"({arch_name(state.target)}, {seen}): P = {state.target.num_params:,}, "
             f"error {state.error:.3g} against task {state.task}'s true curve"
         )
+
+
+def _fit_title(state: WidthState) -> str:
+    return f"{arch_name(state.target)} on task {state.task}"

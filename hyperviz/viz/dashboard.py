@@ -1,12 +1,17 @@
 """The common frame of every dashboard: controls, a status line and a live plotly figure.
 
-A subclass says how to turn control values into a state (`compute`), how to draw a state
-into the live figure (`draw`) and into a static matplotlib picture (`draw_static`), and how
-to describe it in one line (`describe`). The frame does the rest:
+A subclass says how to turn control values into a state (`compute`: a look-up of results
+trained beforehand, never training), how to draw a state into the live figure (`draw`) and
+into a static matplotlib picture (`draw_static`), and how to describe it in one line
+(`describe`). The frame does the rest:
 
 - controls update only on release (`continuous_update=False`);
-- an error in `compute` shows in the status line, never as a traceback, and the last good
-  state stays on screen;
+- traces and subplot titles are addressed by key (`self.trace(key)`, see `viz.live`); the
+  initial figure holds no data, and every draw must set every array of every visible trace
+  (checked after each draw), so the browser's copy never keeps a stale or lost array;
+- `set(...)` checks every value first and applies none if one is not allowed; an error
+  (a refused value, or `compute` failing) shows in the status line, never as a traceback;
+  the last good state stays on screen and the controls go back to its values;
 - CSS classes (`hv-dashboard`, `hv-status`, `hv-figure`, `hv-control-NAME`) let browser tests
   find each part;
 - the text form stored in a notebook is a fixed sentence, so nbval compares it for real.
@@ -22,6 +27,10 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
+from plotly.basedatatypes import BaseTraceType
+
+from hyperviz.viz.controls import check_value
+from hyperviz.viz.live import LiveFigure
 
 
 class Dashboard:
@@ -39,6 +48,10 @@ class Dashboard:
         self.status = widgets.HTML()
         self.status.add_class("hv-status")
         self.figure = go.FigureWidget(self.initial_figure())
+        self.live = LiveFigure(self.figure)
+        built = self.live.arrays_set_at_build()
+        if built:  # a draw sets them; set at build too, a no-op draw would never resend them
+            raise ValueError(f"initial_figure must hold no data arrays; it sets {built}")
         self.figure_box = widgets.Box([self.figure])
         self.figure_box.add_class("hv-figure")
         self.view = widgets.VBox(
@@ -47,13 +60,14 @@ class Dashboard:
         self.view.add_class("hv-dashboard")
         self.state: Any = None
         self.error: str | None = None
+        self.good_values: dict[str, Any] | None = None
         self.last_update_seconds = 0.0
         if not self.refresh():
             raise ValueError(f"{type(self).__name__} cannot start: {self.error}")
 
     # --- what subclasses define -------------------------------------------------
     def initial_figure(self) -> go.Figure:
-        """The empty live figure (subplots and axes); `draw` fills in its traces."""
+        """The live figure's subplots, axes and keyed empty traces; `draw` fills them in."""
         return go.Figure()
 
     def compute(self, **values: Any) -> Any:
@@ -69,43 +83,108 @@ class Dashboard:
         raise NotImplementedError
 
     # --- the frame ----------------------------------------------------------------
+    def trace(self, key: str) -> BaseTraceType:
+        """The live figure's trace with this key (its `meta`)."""
+        return self.live.trace(key)
+
     def values(self) -> dict[str, Any]:
         return {name: control.value for name, control in self.controls.items()}
 
     def refresh(self) -> bool:
         """Recompute and redraw from the current control values; False if that failed."""
         start = time.perf_counter()
+        values = self.values()
         try:
-            state = self.compute(**self.values())
-            with self.figure.batch_update():
-                self.draw(state)
+            state = self.compute(**values)
+            text = self.describe(state)
         except Exception as error:  # a widget must never die with a traceback
-            self.error = f"{type(error).__name__}: {error}"
-            self.status.value = (
-                f"<span class='hv-error' style='color:#b00'>⚠ {html.escape(self.error)}</span>"
-                " (showing the last good state)"
-            )
+            self._fail(error, values)
             return False
-        self.state, self.error = state, None
-        self.status.value = html.escape(self.describe(state))
+        try:
+            self._draw(state)
+        except Exception as error:  # a drawing bug: put the last good state back
+            if self.state is not None:
+                self._try_draw(self.state)
+            self._fail(error, values)
+            return False
+        self.state, self.error, self.good_values = state, None, values
+        self.status.value = html.escape(text)
         self.last_update_seconds = time.perf_counter() - start
         return True
+
+    def _draw(self, state: Any) -> None:
+        with self.figure.batch_update():
+            self.live.start()
+            self.draw(state)
+            missing = self.live.unset()
+            if missing:
+                raise RuntimeError(
+                    f"{type(self).__name__}.draw left arrays of visible traces unset: "
+                    + ", ".join(missing)
+                )
+
+    def _try_draw(self, state: Any) -> None:
+        try:
+            self._draw(state)
+        except Exception:  # already failing; the status line says why
+            pass
+
+    def _fail(self, error: Exception, values: dict[str, Any]) -> None:
+        """Show the error; put the controls back to the last good state's values."""
+        self.error = f"{type(error).__name__}: {error}"
+        note = "showing the last good state"
+        if self.good_values is not None and values != self.good_values:
+            self._apply(self.good_values)
+            note += "; controls set back to it"
+        self._show_error(note)
+
+    def _show_error(self, note: str) -> None:
+        self.status.value = (
+            f"<span class='hv-error' style='color:#b00'>⚠ {html.escape(self.error or '')}</span>"
+            f" ({note})"
+        )
 
     def _on_change(self, change: dict) -> None:
         self.refresh()
 
-    def set(self, **values: Any) -> bool:
-        """Change controls from code (as a learner would); True if the update succeeded."""
+    def _apply(self, values: dict[str, Any]) -> None:
+        """Set control values without triggering a refresh per control."""
         for control in self.controls.values():
             control.unobserve(self._on_change, names="value")
         try:
             for name, value in values.items():
-                if name not in self.controls:
-                    raise ValueError(f"{name!r} is not a control; controls: {list(self.controls)}")
                 self.controls[name].value = value
         finally:
             for control in self.controls.values():
                 control.observe(self._on_change, names="value")
+
+    def problems(self, values: dict[str, Any]) -> list[str]:
+        """Why some of `values` cannot go into the controls (one sentence each); [] if all can."""
+        found = []
+        for name, value in values.items():
+            if name not in self.controls:
+                found.append(f"{name!r} is not a control; controls: {list(self.controls)}")
+            else:
+                found.append(check_value(name, self.controls[name], value))
+        return [problem for problem in found if problem]
+
+    def set(self, **values: Any) -> bool:
+        """Change controls from code (as a learner would); True if the update succeeded.
+
+        All values are checked first: if one is not allowed, none is applied; the status says why.
+        """
+        problems = self.problems(values)
+        if problems:
+            self.error = "ValueError: " + "; ".join(problems)
+            self._show_error("nothing changed; showing the last good state")
+            return False
+        before = self.values()
+        try:
+            self._apply(values)
+        except Exception as error:  # a value the checks let through but the widget refused
+            self._apply(before)
+            self._fail(error, self.values())
+            return False
         return self.refresh()
 
     def show_static(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from hyperviz.viz.controls import option_values
 from hyperviz.viz.dashboard import Dashboard
 
 
@@ -35,7 +36,7 @@ def control_values(control: widgets.ValueWidget, most: int = 8) -> list[Any]:
     A free text box has no list of allowed values: only its current value is returned.
     """
     if hasattr(control, "options"):  # Dropdown, SelectionSlider, ...: options or (label, value)
-        values = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
+        values = option_values(control)
     elif hasattr(control, "min") and hasattr(control, "max"):
         low, step = control.min, getattr(control, "step", 1) or 1
         values = [low + i * step for i in range(int((control.max - low) // step) + 1)]

@@ -1,4 +1,4 @@
-"""Matplotlib pictures used by the notebooks and by the dashboards' static snapshots."""
+"""Matplotlib pictures used by the notebooks, drawn with the dashboards' shared panels."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hyperviz.targets import TargetNetwork
+from hyperviz.viz.panels import Curve, Fit, FitPanel, LossPanel, WeightRow, as_curve, losses_of
+from hyperviz.viz.panels import weight_maps as make_weight_maps
 
 
 def layer_matrices(target: TargetNetwork, theta: torch.Tensor) -> dict[str, np.ndarray]:
@@ -27,17 +29,12 @@ def weight_heatmaps(
     target: TargetNetwork, theta: torch.Tensor, axes: Sequence[Axes] | None = None, title: str = ""
 ) -> Figure:
     """One heatmap per target layer, on a shared symmetric colour scale."""
-    matrices = layer_matrices(target, theta)
+    maps = make_weight_maps(layer_matrices(target, theta), label=title)
     if axes is None:
-        _, axes = plt.subplots(1, len(matrices), figsize=(3 * len(matrices), 2.6))
-    limit = max(float(np.abs(m).max()) for m in matrices.values()) or 1.0
-    for ax, (name, m) in zip(axes, matrices.items(), strict=False):
-        image = ax.imshow(m, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-        ax.set_title(f"{title}{name} {m.shape[0]}×{m.shape[1]}", fontsize=9)
-        ax.set_xlabel("input")
-        ax.set_ylabel("unit")
-    axes[-1].figure.colorbar(image, ax=list(axes), shrink=0.8)
-    return axes[-1].figure
+        _, axes = plt.subplots(1, len(maps.matrices), figsize=(3 * len(maps.matrices), 2.6))
+    axes = list(np.atleast_1d(axes))
+    WeightRow(list(maps.matrices)).draw(axes, maps)
+    return axes[0].figure
 
 
 def loss_curves(
@@ -46,14 +43,7 @@ def loss_curves(
     """Training losses by name, on a log scale by default."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
-    for name, values in curves.items():
-        ax.plot(values, label=name)
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.legend()
-    return ax
+    return LossPanel(list(curves), log=log).draw(ax, losses_of(curves))
 
 
 def regression_fits(
@@ -67,11 +57,10 @@ def regression_fits(
     """Training points, the true curve and each model's prediction on a 1-D grid."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
-    if truth is not None:
-        ax.plot(grid.flatten(), truth.flatten(), "k--", lw=1, label="truth")
-    ax.scatter(x.flatten(), y.flatten(), s=12, c="k", label="training points")
-    for name, pred in predictions.items():
-        ax.plot(grid.flatten(), pred.detach().flatten(), label=name)
-    ax.set_xlabel("x")
-    ax.legend(fontsize=8)
-    return ax
+    fit = Fit(
+        as_curve(grid),
+        (as_curve(x), as_curve(y)),
+        {name: Curve(as_curve(p), name) for name, p in predictions.items()},
+        None if truth is None else as_curve(truth),
+    )
+    return FitPanel(list(predictions)).draw(ax, fit, legend=True)
