@@ -11,6 +11,8 @@ import pytest
 import torch
 from dashboard_checks import Toy, assert_redraw_sets_every_array
 
+from hyperviz import MLPTarget
+from hyperviz.lessons.how_to_use_dashboard import ChunkLayoutViewer
 from hyperviz.viz.live import LiveFigure, keyed, subplot_figure
 from hyperviz.viz.panels import (
     Curve,
@@ -198,3 +200,12 @@ def test_control_classes_and_text_form_are_kept():
         isinstance(toy.controls["n"], widgets.IntSlider) and not toy.controls["n"].continuous_update
     )
     assert toy._repr_mimebundle_()["text/plain"] == "toy (interactive: run the notebook to use it)"
+
+
+def test_defaults_the_browser_reports_back_are_not_arrays_a_draw_must_set():
+    """plotly.js sends `text: ''` back for every bar; a redraw must still succeed."""
+    viewer = ChunkLayoutViewer(MLPTarget([1, 8, 1]), chunk_size=4)
+    for index in range(len(viewer.figure.data)):
+        viewer.figure._data_defaults[index]["text"] = ""  # what the browser reports
+    assert viewer.figure.data[1]["text"] == ""  # a default now reads like a set value
+    assert viewer.set(chunk_size=5), viewer.status_text()

@@ -96,7 +96,8 @@ class StrategyExplorer(Dashboard):
         if uses_chunks(strategy) and chunk_size not in self.chunk_sizes:
             raise ValueError(
                 f"chunk_size={chunk_size} was not trained; trained chunk sizes: "
-                f"{', '.join(map(str, self.chunk_sizes))} (train others with train_grid(..., chunk_sizes=...))"
+                f"{', '.join(map(str, self.chunk_sizes))} "
+                "(train others with train_grid(..., chunk_sizes=...))"
             )
         result = self.result(strategy, width, chunk_size, embedding_dim)
         curves = {

@@ -103,16 +103,22 @@ class LiveFigure:
             # Inside batch_update a trace reads as before the draw: use the record where it has one.
             if key in self._hidden or (key not in self._set and trace.visible is False):
                 continue
-            needed = set(REQUIRED.get(trace.type, ()))
-            needed |= {name for name in ARRAYS if name in trace and trace[name] is not None}
+            needed = set(REQUIRED.get(trace.type, ())) | set(held_arrays(trace))
             missing += [f"{key}.{name}" for name in sorted(needed - self._set.get(key, set()))]
         return missing
 
     def arrays_set_at_build(self) -> list[str]:
         """'key.array' for each array the initial figure holds (a draw must set them all)."""
         return [
-            f"{key}.{name}"
-            for key, trace in self._traces.items()
-            for name in ARRAYS
-            if name in trace and trace[name] is not None
+            f"{key}.{name}" for key, trace in self._traces.items() for name in held_arrays(trace)
         ]
+
+
+def held_arrays(trace: BaseTraceType) -> list[str]:
+    """The arrays Python itself set on `trace` (not defaults a browser reported back).
+
+    `trace[name]` falls back to the defaults plotly.js sends from the browser (`text: ''`
+    for every bar and scatter): those are not arrays a draw has to set.
+    """
+    props = trace._props or {}
+    return [name for name in ARRAYS if props.get(name) is not None]

@@ -1,12 +1,17 @@
 """Fixtures for the browser tests: a real JupyterLab server and a real Chromium.
 
-- `lab_url`: `jupyter lab` from this venv on a free localhost port, serving a temporary copy of
-  the notebooks folder (the repo's `notebooks/`, or `$HV_NOTEBOOKS_DIR`), with its own empty
-  config, settings and workspace folders; stopped through its own process group at teardown.
+- `lab` (and `lab_url`): `jupyter lab` from this venv on a free localhost port, serving a
+  temporary copy of the notebooks folder (the repo's `notebooks/`, or `$HV_NOTEBOOKS_DIR`), with
+  its own empty config, settings, workspace and runtime folders (the runtime folder holds the
+  kernels' connection files); stopped through its own process group at teardown.
 - `browser`: Chromium from `$CHROMIUM` (default /usr/bin/chromium) driven by Playwright; no
   browser download, no network beyond localhost.
-- `page`: a fresh page whose console messages and page errors are collected and shown in the
-  test report (section "browser console").
+- `page`: a fresh page at laptop size (1366x768; JupyterLab's file browser open, as by default)
+  whose console messages and page errors are collected (`page.console_entries`) and shown in
+  the test report (section "browser console").
+
+Set `PYTHONPATH` to make the kernels import another copy of hyperviz (e.g. an old checkout):
+the server passes its environment on to the kernels it starts.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,11 +44,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SERVER_START_SECONDS = 90
+VIEWPORT = {"width": 1366, "height": 768}  # a laptop screen
 
 # JupyterLab user settings written into the server's private settings folder: no news or
-# update checks (nothing beyond localhost is reachable), and no notebook windowing, so that
-# every cell and its output stay in the DOM whatever the scroll position.
+# update checks (nothing beyond localhost is reachable), no notebook windowing, so that
+# every cell and its output stay in the DOM whatever the scroll position, and no autosave, so
+# that the stored notebooks in the server's folder stay as they are while tests run them.
 LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
@@ -83,9 +92,35 @@ def notebook_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@dataclass(frozen=True)
+class Lab:
+    """A running `jupyter lab`: its base URL and its runtime folder (kernel connection files)."""
+
+    url: str
+    runtime_dir: Path
+
+
+@dataclass(frozen=True)
+class ConsoleEntry:
+    """One browser console message (`kind` is its type) or uncaught page error ("pageerror")."""
+
+    kind: str
+    text: str
+    url: str = ""
+
+    def __str__(self) -> str:
+        where = f" ({self.url})" if self.url else ""
+        return f"{self.kind}: {self.text}{where}"
+
+
 @pytest.fixture(scope="session")
-def lab_url(notebook_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Base URL of a running `jupyter lab` (no token, no password, 127.0.0.1 only)."""
+def lab_url(lab: Lab) -> str:
+    return lab.url
+
+
+@pytest.fixture(scope="session")
+def lab(notebook_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    """A running `jupyter lab` (no token, no password, 127.0.0.1 only)."""
     home = tmp_path_factory.mktemp("lab-home")
     settings = home / "settings"
     for name, values in LAB_SETTINGS.items():
@@ -144,7 +179,7 @@ def lab_url(notebook_root: Path, tmp_path_factory: pytest.TempPathFactory) -> st
                     + log_path.read_text()
                 )
             time.sleep(0.25)
-        yield url
+        yield Lab(url, home / "runtime")
     finally:
         _stop(process)
         log.close()
@@ -165,14 +200,17 @@ def browser():
 @pytest.fixture
 def page(browser, request: pytest.FixtureRequest):
     """A fresh page; its console messages and page errors go into the test report."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    messages: list[str] = []
-    page.console_messages_seen = messages  # for tests that want to assert on them
-    page.on("console", lambda m: messages.append(f"console.{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
-    request.node.hv_console = messages
+    entries: list[ConsoleEntry] = []
+    page.console_entries = entries  # for tests that assert on them
+    page.on(
+        "console",
+        lambda m: entries.append(ConsoleEntry(m.type, m.text, m.location.get("url", ""))),
+    )
+    page.on("pageerror", lambda e: entries.append(ConsoleEntry("pageerror", str(e))))
+    request.node.hv_console = entries
     yield page
     context.close()
 
@@ -183,5 +221,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     messages = getattr(item, "hv_console", None)
     if report.when == "call" and messages is not None:
-        report.sections.append(("browser console", "\n".join(messages) or "(none)"))
+        shown = [str(m) for m in messages if m.kind != "debug"]
+        report.sections.append(("browser console", "\n".join(shown) or "(none)"))
     return report
+
+
+@pytest.fixture
+def lab_page(page, lab: Lab):
+    """The page, and at the end every kernel shut down (each notebook starts its own)."""
+    from lab_page import shutdown_kernels  # tests/browser is on sys.path (no __init__.py)
+
+    yield page
+    shutdown_kernels(page)
