@@ -209,3 +209,17 @@ def test_defaults_the_browser_reports_back_are_not_arrays_a_draw_must_set():
         viewer.figure._data_defaults[index]["text"] = ""  # what the browser reports
     assert viewer.figure.data[1]["text"] == ""  # a default now reads like a set value
     assert viewer.set(chunk_size=5), viewer.status_text()
+
+
+def test_every_draw_sends_each_trace_s_style_again():
+    """plotly drops properties the browser reports back as defaults; a draw restores them."""
+    viewer = ChunkLayoutViewer(MLPTarget([1, 8, 1]), chunk_size=4)
+    styles = {t.meta: (t.name, t.orientation) for t in viewer.figure.data}
+    for trace in viewer.figure.data:  # what plotly does with the browser's defaults
+        trace._props.pop("name", None)
+        trace._props.pop("orientation", None)
+    assert viewer.set(chunk_size=5), viewer.status_text()
+    shown = [t for t in viewer.figure.data if t.visible is not False]
+    assert shown and all(
+        (t._props["name"], t._props["orientation"]) == styles[t.meta] for t in shown
+    )

@@ -57,6 +57,7 @@ class LiveFigure:
                 f"traces without one at positions {unkeyed}"
             )
         self._traces = dict(zip(keys, self.figure.data, strict=True))
+        self._styles = {key: style_of(trace) for key, trace in self._traces.items()}
         self._titles = {a.name: a for a in self.figure.layout.annotations if a.name}
 
     def keys(self) -> list[str]:
@@ -70,8 +71,13 @@ class LiveFigure:
         return self._traces[key]
 
     def show(self, key: str, **props: Any) -> None:
-        """Make the trace visible and set `props` (its arrays among them) in this draw."""
-        self.trace(key).update(visible=True, **props)
+        """Make the trace visible and set `props` (its arrays among them) in this draw.
+
+        The trace's build-time style (name, colours, line, markers) is sent again too: once
+        the browser reports its defaults back, plotly drops every property the two sides
+        share from its copy and the browser's, and the legend would read "trace 3".
+        """
+        self.trace(key).update(**{**self._styles[key], "visible": True, **props})
         self._set.setdefault(key, set()).update(props)
         self._hidden.discard(key)
 
@@ -112,6 +118,12 @@ class LiveFigure:
         return [
             f"{key}.{name}" for key, trace in self._traces.items() for name in held_arrays(trace)
         ]
+
+
+def style_of(trace: BaseTraceType) -> dict[str, Any]:
+    """The properties a trace was built with, other than its data arrays and its place."""
+    skip = {*ARRAYS, "type", "uid", "meta", "visible", "xaxis", "yaxis"}
+    return {name: value for name, value in trace.to_plotly_json().items() if name not in skip}
 
 
 def held_arrays(trace: BaseTraceType) -> list[str]:
