@@ -85,7 +85,7 @@ class TemplateDashboard(Dashboard):
         fit = Fit(
             as_curve(result.grid),
             (as_curve(result.tasks.x[task]), as_curve(result.tasks.y[task])),
-            {"prediction": Curve(as_curve(prediction), f"seed {seed}")},
+            {"prediction": Curve(as_curve(prediction), f"prediction, seed {seed}")},
             truth=as_curve(result.truth[task]),
         )
         curves = {f"seed {s}": r.history.loss for s, r in result.runs.items()}
