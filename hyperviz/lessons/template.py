@@ -16,7 +16,7 @@ import torch
 from hyperviz.data import TaskFamily, sinusoid_curve, sinusoid_tasks
 from hyperviz.evaluation import dense_grid, predict
 from hyperviz.hypernetwork import HyperNetwork
-from hyperviz.models import HyperDNN
+from hyperviz.models import HyperDNN, count_learnable
 from hyperviz.targets import MLPTarget
 from hyperviz.training import History, fit, seed_everything, single_threaded
 
@@ -63,6 +63,6 @@ def run_experiment(
             history = fit(model, tasks.x, tasks.y, context=task_ids, steps=steps, lr=lr, seed=seed)
             with torch.no_grad():
                 theta = model.weights(task_ids)
-            learnable = sum(p.numel() for p in model.parameters())
-            runs[seed] = SeedRun(seed, history, theta, predict(target, theta, grid), learnable)
+            predictions = predict(target, theta, grid)
+            runs[seed] = SeedRun(seed, history, theta, predictions, count_learnable(model))
     return TemplateResult(target, tasks, grid, sinusoid_curve(tasks.params, grid), runs)
