@@ -4,6 +4,9 @@
 prints `✓ the hypernet learns fewer numbers` (and returns nothing, so a cell ending with it
 shows no repr); if the claim does not hold it raises `ClaimFailed` with the evidence, so a
 notebook that stops being true stops. `evaluate_claim` returns the `Claim` for tables.
+
+Printed digits that depend on training differ between CPUs; strict nbval compares words, counts
+and claim lines, and tests/nbval_sanitize.cfg normalises floats and the counts `measured` marks.
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ def check_claim(statement: str, holds: bool, evidence: str = "") -> None:
             f"the claim {statement!r} does not hold here: {evidence or 'no evidence'}"
         )
     print(claim)
+
+
+def measured(count: int) -> str:
+    """A count that depends on training, printed as "~13": the nbval sanitizer normalises it."""
+    if isinstance(count, bool) or not isinstance(count, int | np.integer):
+        raise TypeError(f"count must be an int (a measured count), got {count!r}")
+    return f"~{int(count)}"
 
 
 @dataclass(frozen=True)

@@ -78,11 +78,14 @@ def test_makefile_torch_pin_satisfies_pyproject():
     assert Version(pin.group(1)) in torch.specifier
 
 
-def test_binder_start_pins_the_cpu_kernels_like_the_makefile():
-    start = ROOT / "binder" / "start"
-    assert os.access(start, os.X_OK), "binder/start must be executable"
-    text = start.read_text()
-    assert text.rstrip().endswith('exec "$@"'), "binder/start must hand over to JupyterLab"
-    pins = dict(re.findall(r"^export (\w+) \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M))
-    assert {"ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA"} <= set(pins)
-    assert dict(re.findall(r"^export (\w+)=(\S+)$", text, re.M)) == pins
+def test_no_cpu_kernel_pins_promise_identical_numbers():
+    """Pins did not make digits portable (claims and the nbval sanitizer do): none remain."""
+    pinned = re.compile(r"^export (ATEN_CPU_CAPABILITY|MKL_CBWR|ONEDNN_MAX_CPU_ISA)\b", re.M)
+    for path in [ROOT / "Makefile", *sorted((ROOT / "binder").iterdir())]:
+        assert not pinned.search(path.read_text()), f"{path.name} pins CPU kernels"
+
+
+def test_notebook_tests_run_twice_the_second_time_with_other_rounding():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^OTHER_ROUNDING := .*ATEN_CPU_CAPABILITY=default", makefile, re.M)
+    assert "$(OTHER_ROUNDING) $(NBVAL) notebooks/" in makefile
