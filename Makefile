@@ -15,12 +15,17 @@ CUDA_CHECK := import sys, torch; v = torch.version.cuda; sys.exit(f"a CUDA build
 
 install: $(STAMP)
 
-# Pinned torch first (a CPU wheel on our machines and CI), so that `pip install -e .`
-# finds torch already satisfied and never pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# Pinned torch first, so that `pip install -e .` finds torch satisfied and never pulls a
+# multi-GB CUDA build. On Linux PyPI's torch is the CUDA build: ask for the CPU build
+# (+cpu) from PyTorch's CPU index, or from a local wheel store that pip is configured with
+# (pip then gives up on an unreachable index after 2 retries). macOS wheels are CPU builds.
+# torch alone (--no-deps); the next line brings its dependencies from the default index.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_SPEC := torch==$(TORCH_VERSION)$(if $(filter Linux,$(shell uname -s)),+cpu)
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps --retries 2 --extra-index-url $(TORCH_CPU_INDEX) "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	$(PY) -c '$(CUDA_CHECK)'
 	touch $@
 

@@ -3,6 +3,7 @@
 import os
 import re
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import yaml  # PyYAML comes with jupyterlab (via jupyter-events)
@@ -49,7 +50,7 @@ def test_runtime_dependencies_agree():
 def test_environment_is_conda_forge_only_dependencies():
     assert ENV["name"] == "hyperviz"
     assert ENV["channels"] == ["conda-forge"]
-    assert "pytorch-cpu" in ENV["dependencies"], "the CPU build keeps Binder small"
+    assert any(dep.startswith("pytorch-cpu") for dep in ENV["dependencies"]), "CPU build for Binder"
 
 
 def test_binder_uses_the_same_environment():
@@ -89,3 +90,38 @@ def test_notebook_tests_run_twice_the_second_time_with_other_rounding():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^OTHER_ROUNDING := .*ATEN_CPU_CAPABILITY=default", makefile, re.M)
     assert "$(OTHER_ROUNDING) $(NBVAL) notebooks/" in makefile
+
+
+def pinned(lines):
+    """{name: version} of the `name==version` lines of a requirements or constraints file."""
+    pins = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            requirement = Requirement(line)
+            (spec,) = requirement.specifier
+            assert spec.operator == "==", f"pin with ==, not {line!r}"
+            pins[canonicalize_name(requirement.name)] = spec.version
+    return pins
+
+
+def test_binder_pins_the_versions_ci_tests():
+    """environment.yml (Binder) pins exactly what the Makefile's install puts in the venv."""
+    ci = pinned((ROOT / "constraints.txt").read_text().splitlines())
+    ci["torch"] = re.search(r"^TORCH_VERSION \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    conda = conda_deps()
+    for name in ["torch", "plotly", "anywidget", "ipywidgets", "jupyterlab", "nbval"]:
+        assert name in ci, f"{name} is not pinned in constraints.txt"
+        assert conda[name] == ci[name], f"environment.yml pins {name}={conda[name]}, CI {ci[name]}"
+
+
+def test_the_venv_holds_the_pinned_versions():
+    """What CI runs is what the pins say (torch as its CPU build on Linux)."""
+    ci = pinned((ROOT / "constraints.txt").read_text().splitlines())
+    for name, version in ci.items():
+        assert metadata.version(name) == version, f"{name} {metadata.version(name)} != {version}"
+    installed = Version(metadata.version("torch"))
+    assert (
+        installed.public
+        == re.search(r"^TORCH_VERSION \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    )
