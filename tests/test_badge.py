@@ -20,3 +20,21 @@ def test_readme_badge_is_up_to_date():
     readme = update_badge.README.read_text()
     expected = update_badge.updated_readme(readme, update_badge.repository())
     assert readme == expected, "run: python scripts/update_badge.py"
+
+
+def test_every_notebook_is_in_the_readme_map_with_its_binder_link():
+    readme = update_badge.README.read_text()
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    assert notebooks
+    for name in notebooks:
+        assert f"](notebooks/{name})" in readme, f"{name} is missing from the README's map"
+        assert f"?urlpath=lab/tree/notebooks/{name})" in readme, f"{name} has no Binder link"
+
+
+def test_a_fork_rewrites_every_binder_link():
+    readme = update_badge.README.read_text()
+    forked = update_badge.updated_readme(readme, "teacher/hyperviz-fork")
+    links = update_badge.BINDER_REPO_LINK.findall(forked)
+    assert len(links) > 1 and set(links) == {
+        "https://mybinder.org/v2/gh/teacher/hyperviz-fork/main"
+    }
