@@ -60,7 +60,9 @@ def test_in_a_notebook_long_runs_show_a_bar_that_follows_the_steps(fake_notebook
     bar.update(total, loss=0.5)  # and at the last step
     assert shown.widget.value == total
     bar.close()
-    assert capsys.readouterr() == ("", "")
+    out, err = capsys.readouterr()
+    assert out.startswith(f"fitting: {total} / {total} steps, loss 0.5, ") and out.endswith(" s\n")
+    assert err == ""
 
 
 def test_in_a_notebook_show_false_hides_the_bar(fake_notebook):
