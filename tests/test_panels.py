@@ -223,3 +223,18 @@ def test_every_draw_sends_each_trace_s_style_again():
     assert shown and all(
         (t._props["name"], t._props["orientation"]) == styles[t.meta] for t in shown
     )
+
+
+def test_show_figure_attaches_alt_text_and_closes_the_figure(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from hyperviz.viz import plots
+
+    shown = []
+    monkeypatch.setattr(plots, "display", lambda obj, metadata: shown.append(metadata))
+    figure = plt.figure()
+    plots.show_figure(figure, alt="a test picture")
+    assert shown == [{"image/png": {"alt": "a test picture"}}]
+    assert not plt.fignum_exists(figure.number)
+    with pytest.raises(ValueError, match="alt"):
+        plots.show_figure(plt.figure(), alt=" ")

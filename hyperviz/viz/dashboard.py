@@ -24,13 +24,13 @@ import time
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from plotly.basedatatypes import BaseTraceType
 
 from hyperviz.viz.controls import check_value
 from hyperviz.viz.live import LiveFigure
+from hyperviz.viz.plots import show_figure
 
 
 class Dashboard:
@@ -190,8 +190,9 @@ class Dashboard:
     def show_static(self) -> None:
         """Show the current state as a matplotlib picture (readable without a kernel)."""
         figure = self.draw_static(self.state)
-        figure.suptitle(f"{self.title}: {self.describe(self.state)}", fontsize=9)
-        plt.show()
+        description = f"{self.title}: {self.describe(self.state)}"
+        figure.suptitle(description, fontsize=9)
+        show_figure(figure, alt=f"Static picture of the dashboard's first state. {description}")
 
     def status_text(self) -> str:
         return self.error or self.describe(self.state)
