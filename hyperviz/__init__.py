@@ -17,6 +17,7 @@ from hyperviz.data import (
 from hyperviz.hypernetwork import INITS, GenerationReport, HyperNetwork
 from hyperviz.init import format_variance_report, hyperfan_init, weight_variance_report
 from hyperviz.models import DNN, HyperDNN, count_learnable
+from hyperviz.seeds import SeedRuns, fit_seeds
 from hyperviz.strategies import STRATEGIES
 from hyperviz.targets import DigitsCNNTarget, MLPTarget, TargetNetwork
 from hyperviz.training import History, fit, prediction_loss, seed_everything, train
@@ -35,10 +36,12 @@ __all__ = [
     "MLPTarget",
     "NoiseConditioner",
     "STRATEGIES",
+    "SeedRuns",
     "TargetNetwork",
     "TaskConditioner",
     "count_learnable",
     "fit",
+    "fit_seeds",
     "format_variance_report",
     "hyperfan_init",
     "load_digits_tensors",

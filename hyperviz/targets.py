@@ -3,7 +3,8 @@
 A target holds no parameters of its own. It knows the shapes of the tensors it
 needs, and `forward(x, weights)` runs it with a flat weight vector Θ of shape
 ``(P,)`` or a stack of S weight sets of shape ``(S, P)``. The S networks are
-evaluated together with `torch.func.vmap`, never with a Python loop.
+evaluated together, never with a Python loop: an MLP with batched matrix products (bias
+folded in, Θ split once), any other target with `torch.func.vmap` of its forward.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
+    "identity": lambda t: t,
+}
+# The same functions in place, for fresh intermediate tensors that nothing else reads.
+IN_PLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu_,
+    "tanh": torch.tanh_,
+    "sigmoid": torch.sigmoid_,
     "identity": lambda t: t,
 }
 
@@ -83,13 +91,12 @@ class TargetNetwork:
     def unflatten(self, weights: torch.Tensor) -> dict[str, torch.Tensor]:
         """Split a flat Θ of shape (..., P) into named tensors of shape (..., *shape)."""
         self.check_weights(weights)
-        lead = weights.shape[:-1]
-        tensors, start = {}, 0
-        for name, shape in self.param_shapes.items():
-            n = math.prod(shape)
-            tensors[name] = weights[..., start : start + n].reshape(*lead, *shape)
-            start += n
-        return tensors
+        lead, shapes = weights.shape[:-1], self.param_shapes
+        pieces = weights.split([math.prod(shape) for shape in shapes.values()], dim=-1)
+        return {
+            name: piece.reshape(*lead, *shape)
+            for (name, shape), piece in zip(shapes.items(), pieces, strict=True)
+        }
 
     def check_weights(self, weights: torch.Tensor) -> None:
         """Raise if `weights` is not a float tensor of shape (P,) or (S, P)."""
@@ -110,17 +117,21 @@ class TargetNetwork:
         leading S. `x` is shared by all S networks, or has its own leading S. A NumPy or
         integer `x` is converted to the dtype of `weights`.
         """
-        params = self.unflatten(weights)
+        self.check_weights(weights)
         x = as_float_tensor("x", x, dtype=weights.dtype, device=weights.device)
         if weights.dim() == 1:
-            return self.functional_forward(params, x)
+            return self.functional_forward(self.unflatten(weights), x)
         x_dim = 0 if x.dim() == self.input_dims + 1 else None
         if x_dim == 0 and x.shape[0] != weights.shape[0]:
             raise ValueError(
                 f"x has shape {tuple(x.shape)}: a leading size {x.shape[0]} for "
                 f"{weights.shape[0]} weight sets; give x one set of inputs per weight set"
             )
-        return vmap(self.functional_forward, in_dims=(0, x_dim))(params, x)
+        return self.batched_forward(x, weights, x_dim)
+
+    def batched_forward(self, x: torch.Tensor, weights: torch.Tensor, x_dim: int | None):
+        """S networks at once (checked Θ (S, P); x shared, or with a leading S if x_dim=0)."""
+        return vmap(self.functional_forward, in_dims=(0, x_dim))(self.unflatten(weights), x)
 
     __call__ = forward
 
@@ -143,6 +154,11 @@ class TargetNetwork:
 
     def describe(self) -> str:
         return ", ".join(self.param_shapes)
+
+
+def _sizes(layer: Layer) -> tuple[int, int]:
+    """Numbers in the layer's weight and in its bias."""
+    return math.prod(layer.weight_shape), math.prod(layer.bias_shape)
 
 
 class MLPTarget(TargetNetwork):
@@ -170,6 +186,25 @@ class MLPTarget(TargetNetwork):
             x = F.linear(x, params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])
             if i < len(self.layers) - 1:
                 x = self.act(x)
+        return x
+
+    def batched_forward(self, x: torch.Tensor, weights: torch.Tensor, x_dim: int | None):
+        """S networks with one split of Θ and one fused product per layer (bias folded in)."""
+        one_set = x.shape[1:] if x_dim == 0 else x.shape
+        if len(one_set) != 2 or one_set[-1] != self.sizes[0]:
+            raise ValueError(f"x has shape {tuple(one_set)}; MLPTarget needs (N, {self.sizes[0]})")
+        s = weights.shape[0]
+        pieces = weights.split([size for layer in self.layers for size in _sizes(layer)], dim=-1)
+        act = IN_PLACE[self.activation]
+        for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
+            w, b = pieces[2 * i], pieces[2 * i + 1].unsqueeze(1)  # (S, out*in), (S, 1, out)
+            if n_in == 1:  # an outer product: x (.., N, 1) times w (S, 1, out), plus b
+                x = torch.addcmul(b, x, w.unsqueeze(1))
+            else:  # (S, N, in) @ (S, in, out) + b in one kernel
+                x = x.expand(s, *x.shape[-2:]) if x.dim() == 2 else x
+                x = torch.baddbmm(b, x, w.reshape(s, n_out, n_in).transpose(1, 2))
+            if i < len(self.layers) - 1:
+                x = act(x)
         return x
 
     def describe(self) -> str:

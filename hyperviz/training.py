@@ -249,6 +249,41 @@ def fit(
     """
     _check_weight_generator(model)
     check_choice("loss", loss, LOSSES)
+    data = checked_examples(model, x, y, loss, batch_size)
+    x, y, n = data.x, data.y, data.n
+
+    def loss_fn(m: WeightGenerator) -> tuple[torch.Tensor, torch.Tensor]:
+        xb, yb = x, y
+        if batch_size is not None and batch_size < n:
+            idx = torch.randint(n, (batch_size,))
+            xb, yb = x.index_select(data.x_dim, idx), y.index_select(data.y_dim, idx)
+        theta = m.weights(context)
+        _check_weight_sets(theta, data.x_sets, data.y_sets)
+        return prediction_loss(m.target(xb, theta), yb, loss), theta
+
+    return train(model, loss_fn, **train_options)
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Checked training data: x and y as tensors, and where their examples and sets lie."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    x_dim: int  # the example axis of x
+    y_dim: int  # the example axis of y (1 when y holds one set per network, else 0)
+    x_sets: int | None  # leading task sizes (None: no such axis)
+    y_sets: int | None
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[self.x_dim]
+
+
+def checked_examples(
+    model: WeightGenerator, x: object, y: object, loss: str, batch_size: int | None
+) -> Examples:
+    """x and y converted to the model's dtype and device, checked against its target and loss."""
     parameter = next(iter(model.parameters()), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     device = parameter.device if parameter is not None else torch.device("cpu")
@@ -263,17 +298,8 @@ def fit(
             f"batch_size={batch_size} is larger than the {n} examples of x; "
             "use at most that many, or batch_size=None for full batches"
         )
-
-    def loss_fn(m: WeightGenerator) -> tuple[torch.Tensor, torch.Tensor]:
-        xb, yb = x, y
-        if batch_size is not None and batch_size < n:
-            idx = torch.randint(n, (batch_size,))
-            xb, yb = x.index_select(example_dim, idx), y.index_select(example_dim, idx)
-        theta = m.weights(context)
-        _check_weight_sets(theta, x_sets, y_sets)
-        return prediction_loss(m.target(xb, theta), yb, loss), theta
-
-    return train(model, loss_fn, **train_options)
+    y_dim = 0 if y_sets is None else 1
+    return Examples(x, y, example_dim, y_dim, x_sets, y_sets)
 
 
 def _check_weight_generator(model: object) -> None:

@@ -4,7 +4,9 @@ Usage: .venv/bin/python scripts/benchmark.py [--only SECTION] [--out FILE]
 Sections: notebooks (run time, kernel peak RSS and size of each notebook, and the update
 latency of every dashboard it builds), batched (256 generated networks in one vmapped call
 vs a Python loop), training (step time of a DNN and of a HyperDNN per output strategy),
-explorer (update latency of notebook 03's strategy explorer over its whole grid). Add a
+explorer (update latency of notebook 03's strategy explorer over its whole grid),
+hypnettorch (hyperviz beside hypnettorch's ChunkedHMLP for S tasks, and the FLOP bound), seeds
+(K seeds trained in one batch vs a loop); these two live in benchmark_batch.py. Add a
 section by appending a function to `SECTIONS`; `latency_row` times a callable (e.g. a
 widget update) against the 100 ms budget.
 """
@@ -329,11 +331,28 @@ def explorer_section() -> str:
 
 # --- report ----------------------------------------------------------------------------------
 
+
+def hypnettorch_section() -> str:
+    """hyperviz beside hypnettorch's ChunkedHMLP per number of tasks S, and the FLOP bound."""
+    from benchmark_batch import hypnettorch_section as section
+
+    return section()
+
+
+def seeds_section() -> str:
+    """K seeds of notebook 01's models trained as one batch vs one seed and a loop."""
+    from benchmark_batch import seeds_section as section
+
+    return section()
+
+
 SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "notebooks": ("Notebooks", notebooks_section),
     "batched": ("Batched vs looped", batched_section),
     "training": ("Training step time", training_section),
     "explorer": ("Strategy explorer latency", explorer_section),
+    "hypnettorch": ("hyperviz beside hypnettorch", hypnettorch_section),
+    "seeds": ("Seeds in one batch", seeds_section),
 }
 
 

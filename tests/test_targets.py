@@ -122,3 +122,50 @@ def test_repr_names_the_sizes_and_the_parameter_count():
     assert repr(MLPTarget([1, 32, 32, 1])) == (
         "MLPTarget(sizes=[1, 32, 32, 1], activation='relu', P=1,153)"
     )
+
+
+# --- the fused MLP path against vmap of the per-network forward (the reference) -------------
+
+
+def vmap_reference(target, x, theta):
+    """The generic path: `torch.func.vmap` of `functional_forward` over the S weight sets."""
+    from hyperviz.targets import TargetNetwork
+
+    x_dim = 0 if x.dim() == target.input_dims + 1 else None
+    return TargetNetwork.batched_forward(target, x, theta, x_dim)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "identity"])
+@pytest.mark.parametrize("sizes", [[1, 8, 8, 1], [3, 16, 2], [1, 5], [4, 1, 6, 1]])
+@pytest.mark.parametrize("per_set_x", [False, True])
+def test_fused_mlp_outputs_and_gradients_equal_the_vmap_path(activation, sizes, per_set_x):
+    target = MLPTarget(sizes, activation=activation)
+    g = torch.Generator().manual_seed(3)
+    theta = (torch.randn(S, target.num_params, generator=g) * 0.5).requires_grad_()
+    x = torch.randn(*((S,) if per_set_x else ()), 7, sizes[0], generator=g).requires_grad_()
+    theta_ref = theta.detach().clone().requires_grad_()
+    x_ref = x.detach().clone().requires_grad_()
+    fused, reference = target(x, theta), vmap_reference(target, x_ref, theta_ref)
+    torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-6)
+    upstream = torch.randn(fused.shape, generator=g)
+    (fused * upstream).sum().backward()
+    (reference * upstream).sum().backward()
+    torch.testing.assert_close(theta.grad, theta_ref.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_mlp_takes_float64_and_non_contiguous_weights():
+    target = MLPTarget([2, 6, 1])
+    theta = torch.randn(target.num_params, S, dtype=torch.float64).T  # a transposed view
+    x = torch.randn(9, 2, dtype=torch.float64)
+    out = target(x, theta)
+    assert out.dtype == torch.float64 and not theta.is_contiguous()
+    torch.testing.assert_close(out, vmap_reference(target, x, theta))
+
+
+def test_fused_mlp_leaves_its_inputs_alone():
+    target = MLPTarget([1, 8, 1])
+    theta, x = torch.randn(S, target.num_params), torch.randn(4, 1)
+    theta_copy, x_copy = theta.clone(), x.clone()
+    target(x, theta)
+    assert torch.equal(theta, theta_copy) and torch.equal(x, x_copy)

@@ -262,3 +262,14 @@ def test_dnn_seed_none_draws_from_the_global_rng(tiny_target):
     a = DNN(tiny_target, seed=None).theta
     torch.manual_seed(5)
     assert torch.equal(a, DNN(tiny_target, seed=None).theta)
+
+
+def test_minibatches_of_shared_x_pick_the_same_examples_of_every_task_y():
+    """x (N, 1) shared, y (S, N, 1) per task: a minibatch takes examples along y's axis 1."""
+    from hyperviz import HyperDNN, HyperNetwork, MLPTarget, fit
+
+    x = torch.linspace(-1, 1, 4).unsqueeze(1)
+    y = torch.stack([k * x for k in range(6)])  # S = 6 tasks > N = 4 examples
+    model = HyperDNN(HyperNetwork(MLPTarget([1, 8, 1]), conditioning="task", num_tasks=6))
+    history = fit(model, x, y, context=torch.arange(6), batch_size=2, steps=5)
+    assert len(history.loss) == 5 and not history.diverged
