@@ -9,13 +9,16 @@ import torch
 
 from hyperviz import BODIES, HyperNetwork, MLPTarget, seed_everything, sinusoid_tasks
 from hyperviz.lessons.architectures import (
+    SetHypernet,
     attention_map,
     body_tokens,
     chunk_labels,
     compare_bodies,
+    compare_set_bodies,
     format_comparison,
     format_step_times,
     format_token_shapes,
+    initial_losses,
     plot_token_maps,
     receptive_field,
     token_mixing,
@@ -171,3 +174,44 @@ def test_plot_token_maps_draws_one_panel_per_map():
     images = [ax for ax in figure.axes if ax.images]
     assert len(images) == 2
     assert [t.get_text() for t in images[0].get_xticklabels()] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("body", ["mlp", "attention"])
+def test_a_pooled_set_body_ignores_the_order_of_the_examples(body):
+    hypernet = SetHypernet(TARGET, body, n=5, hidden=16, seed=0)
+    sets = torch.randn(3, 5, 2)
+    theta = hypernet.weights(sets)
+    assert theta.shape == (3, TARGET.num_params)
+    assert torch.allclose(hypernet.weights(sets[:, [4, 2, 0, 1, 3]]), theta, atol=1e-5)
+
+
+def test_a_flat_mlp_reads_the_order_and_checks_the_set_size():
+    hypernet = SetHypernet(TARGET, "flat MLP", n=5, hidden=16, seed=0)
+    sets = torch.randn(3, 5, 2)
+    assert not torch.allclose(hypernet.weights(sets[:, [4, 2, 0, 1, 3]]), hypernet.weights(sets))
+    with pytest.raises(ValueError, match=r"need \(S, 5, 2\)"):
+        hypernet.weights(torch.randn(3, 6, 2))
+    with pytest.raises(ValueError, match="body='rnn' is not known"):
+        SetHypernet(TARGET, "rnn", n=5)
+
+
+def test_compare_set_bodies_scores_every_body_and_seed():
+    train = sinusoid_tasks(num_tasks=6, num_points=5, seed=1)
+    test = sinusoid_tasks(num_tasks=4, num_points=5, seed=2)
+    grid = torch.linspace(-5, 5, 40).unsqueeze(1)
+    race = compare_set_bodies(TARGET, train, test, grid, seeds=(0, 1), steps=5)
+    assert list(race.errors) == ["flat MLP", "mlp", "attention"]
+    assert all(len(e) == 2 and all(v > 0 for v in e) for e in race.errors.values())
+    assert all(len(m) == 2 for m in race.models.values())
+
+
+def test_initial_losses_show_the_attention_body_starting_high():
+    family = sinusoid_tasks(num_tasks=3, num_points=10, seed=0)
+    target = MLPTarget([1, 40, 40, 1])  # notebook 05's target; no training, so cheap
+    losses = initial_losses(target, family, seeds=(0, 1, 2), chunk_size=128)
+    assert list(losses) == list(BODIES) and all(len(v) == 3 for v in losses.values())
+    assert all(
+        a > 5 * other
+        for body, values in losses.items() if body != "attention"
+        for a, other in zip(losses["attention"], values, strict=True)
+    )  # fmt: skip

@@ -7,11 +7,14 @@ from dashboard_checks import array, assert_redraw_sets_every_array, assert_trace
 
 import hyperviz as hv
 from hyperviz.lessons.variability import (
+    TargetResult,
     arch_name,
+    as_float_text,
     format_results,
     mlp,
     target_errors,
     train_on_targets,
+    train_target_sets,
     weight_role,
 )
 from hyperviz.lessons.variability_dashboard import WidthExplorer
@@ -114,10 +117,42 @@ def test_target_errors_flags_trained_targets_and_formats_a_table(tasks):
         ("1→8→8→1", 97, True),
     ]
     assert all(r.error > 0 for r in results)
-    table = format_results(results).splitlines()
-    assert table[0].split()[:3] == ["target", "P", "error"]
+    table = format_results({0: results, 1: results}).splitlines()
+    assert table[0].split()[:6] == ["target", "P", "seed", "0", "seed", "1"]
     assert table[1].split()[0] == "1→4→4→1" and table[1].endswith("no")
     assert table[2].endswith("yes")
+
+
+def test_measured_errors_always_print_as_floats():
+    """A strict nbval run saw "607" vs "624": an error printed as an integer is not sanitised."""
+    assert [as_float_text(v) for v in (607.2, 100.0, 23.14, 0.00392, 4370.0)] == [
+        "607.2", "100.0", "23.1", "0.00392", "4.37e+03"
+    ]  # fmt: skip
+    result = TargetResult("1→64→1", 193, 607.0, False)
+    row = format_results({0: [result]}).splitlines()[1]
+    assert row.split()[:3] == ["1→64→1", "193", "607.0"]
+
+
+def test_target_sets_train_as_one_batch_like_separate_runs(tasks):
+    """Every (set, seed) copy of train_target_sets equals its own train_on_targets run."""
+    sets = {"two": [mlp(8), LARGEST], "one": [mlp(8)]}
+    runs = train_target_sets(
+        lambda seed: chunk_hypernet(seed=seed), [0, 1], torch.arange(2), tasks.x, tasks.y, sets,
+        steps=15, lr=1e-2,
+    )  # fmt: skip
+    assert list(runs) == ["two", "one"] and runs["two"].losses.shape == (15, 2)
+    for name, targets in sets.items():
+        for k, seed in enumerate([0, 1]):
+            alone = chunk_hypernet(seed=seed)
+            history = train_on_targets(alone, torch.arange(2), tasks.x, tasks.y, targets,
+                                       steps=15, lr=1e-2)  # fmt: skip
+            assert np.allclose(runs[name].losses[:, k].numpy(), history.loss, rtol=1e-4, atol=1e-6)
+            trained = runs[name].hypernets[k]
+            with torch.no_grad():
+                assert torch.allclose(trained(0, target=mlp(8)), alone(0, target=mlp(8)), atol=1e-4)
+    assert len(runs["one"].final_losses()) == 2
+    with pytest.raises(ValueError, match="at least one seed"):
+        train_target_sets(chunk_hypernet, [], 0, tasks.x, tasks.y, sets, steps=2)
 
 
 # --- the dashboard ---------------------------------------------------------------------------

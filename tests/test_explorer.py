@@ -40,6 +40,13 @@ def test_grid_trains_each_distinct_setting_once(results):
     assert all(len(r.loss) == 3 for r in results.values())
 
 
+def test_settings_trained_before_are_taken_not_trained_again(tasks, results):
+    key = grid_key("one-shot", 4, 16, 2)
+    grid = {"widths": (4,), "chunk_sizes": (16,), "embedding_dims": (2,)}
+    again = train_grid(tasks, **grid, variants=["one-shot"], steps=1, trained={key: results[key]})
+    assert again[key] is results[key]
+
+
 def test_the_grid_comes_from_the_results(explorer):
     assert explorer.widths == (4, 8) and explorer.chunk_sizes == (16, 32)
     assert explorer.embedding_dims == (2, 3)

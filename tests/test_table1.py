@@ -1,4 +1,4 @@
-"""Table 1 measured: hypernets per strategy variant, layouts, trained rows, claims, scaling."""
+"""Table 1 counted and set beside the survey's; strategies fitted over seeds; scaling."""
 
 from __future__ import annotations
 
@@ -10,22 +10,31 @@ import torch
 
 from hyperviz import MLPTarget, sinusoid_tasks
 from hyperviz.lessons.output_based import (
+    SURVEY_TABLE1,
     VARIANTS,
-    format_claims,
+    compare_with_survey,
+    fit_strategies,
     format_counts,
-    format_scaling,
-    format_timing,
     layout_summary,
     make_hypernet,
-    plot_scaling,
+    neuron_similarity,
+    runs_per_layer,
     scaling_reports,
-    strategy_table,
-    survey_claims,
+    train_strategy,
+)
+from hyperviz.lessons.output_based_dashboard import (
+    format_comparison,
+    format_fits,
+    format_scaling,
+    plot_fits,
+    plot_scaling,
 )
 from hyperviz.training import single_threaded
 
 matplotlib.use("Agg")
 WIDE = MLPTarget([1, 32, 32, 1])  # P = 1,153: layers of 64, 1,056 and 33 numbers
+WIDER = MLPTarget([1, 256, 256, 1])
+SMALL = MLPTarget([1, 8, 8, 1])
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +43,9 @@ def tasks():
 
 
 @pytest.fixture(scope="module")
-def rows(tasks):
-    """Counts do not depend on training: 2 steps are enough to check them."""
-    return strategy_table(WIDE, tasks, steps=2, chunk_size=64, embedding_dim=8)
+def fits(tasks):
+    return fit_strategies(SMALL, tasks, ["one-shot", "chunk-wise"], seeds=(0, 1), steps=30,
+                          chunk_size=16, snapshot_every=10)  # fmt: skip
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -88,64 +97,141 @@ def test_layout_summary_counts_heads_tokens_and_waste():
     assert by_layer.endswith(f"{3 * 1056 - 1153:,} unused")
 
 
-def test_table_rows_match_the_reports(rows):
-    assert [r.variant for r in rows] == list(VARIANTS)
-    one_shot, multi_head, chunked, by_layer, by_neuron = rows
-    assert one_shot.report.last_layer == 33 * 1153 == multi_head.report.last_layer
-    assert multi_head.largest_head == 33 * 1056
-    assert chunked.report.unused_outputs == math.ceil(1153 / 64) * 64 - 1153
-    assert by_layer.report.unused_outputs == 3 * 1056 - 1153
-    assert by_neuron.report.unused_outputs == 65 * 33 - 1153
-    for r in rows:
-        assert r.theta.shape == (2, 1153)
-        assert len(r.loss) == len(r.history.step_time) == 2
-        assert math.isfinite(r.final_loss) and r.step_ms > 0
+def test_format_counts_names_every_hypernet_and_its_counts():
+    nets = {v: make_hypernet(WIDE, v, chunk_size=64) for v in VARIANTS}
+    text = format_counts(nets)
+    assert all(v in text for v in VARIANTS) and "Φ learnable" in text.splitlines()[0]
+    assert "38,049" in text and "34,848" in text  # one-shot layer; multi-head's largest head
+
+
+@pytest.mark.parametrize(
+    ("variant", "runs"),
+    [
+        ("one-shot", [1, 1, 1]),
+        ("multi-head", [1, 1, 1]),
+        ("chunk-wise", [1, 17, 2]),  # fc1 spans chunks 1..17; fc2 the end of 17 and 18
+        ("component-wise (layer)", [1, 1, 1]),
+        ("component-wise (neuron)", [32, 32, 1]),
+    ],
+)
+def test_runs_per_layer_counts_the_head_runs_that_make_each_layer(variant, runs):
+    assert runs_per_layer(make_hypernet(WIDE, variant, chunk_size=64)) == runs
+
+
+@pytest.fixture(scope="module")
+def table():
+    return compare_with_survey(WIDE, WIDER, chunk_size=64, embedding_dim=8)
+
+
+def test_the_survey_table_covers_every_property_and_variant(table):
+    assert len(table) == len(SURVEY_TABLE1) * len(VARIANTS)
+    silent = {(c.variant, c.prop) for c in table if c.holds is None}
+    assert silent == {(c.variant, c.prop) for c in table if not c.survey}
+    assert ("multi-head", "a layer in one run") in silent
+
+
+def test_exactly_two_survey_entries_fail_for_the_wide_target(table):
+    failed = sorted((c.variant, c.prop) for c in table if c.holds is False)
+    assert failed == [
+        ("component-wise (layer)", "scales with the target"),
+        ("multi-head", "last layer vs one-shot"),
+    ]
+    multi = next(c for c in table if c.variant == "multi-head" and c.prop.startswith("last"))
+    assert multi.measured == "÷1.09 (3 heads)" and multi.survey == "÷ heads"
+
+
+def test_the_formatted_survey_table_marks_agreement_and_disagreement(table):
+    text = format_comparison(table)
+    assert text.count("✗") == 2 and "—" in text
+    lines = text.splitlines()
+    assert lines[2].split()[:2] == ["uses", "every"] and lines[3].split()[0] == "measured"
+
+
+def test_the_multi_head_entry_holds_when_layers_are_equal():
+    """Two layers of 20 numbers: two heads, each half the one-shot layer."""
+    table = compare_with_survey(MLPTarget([4, 4, 4]), MLPTarget([4, 16, 4]), chunk_size=8)
+    multi = next(c for c in table if c.variant == "multi-head" and c.prop.startswith("last"))
+    assert multi.holds is True and multi.measured == "÷2 (2 heads)"
+
+
+def test_a_chunk_size_that_divides_p_uses_every_output():
+    """P = 25 in chunks of 5: nothing is thrown away, so the survey's 'no' is marked ✗."""
+    table = compare_with_survey(MLPTarget([1, 8, 1]), MLPTarget([1, 16, 1]),
+                                variants=["one-shot", "chunk-wise"], chunk_size=5)  # fmt: skip
+    cell = next(c for c in table if c.variant == "chunk-wise" and c.prop == "uses every output")
+    assert (cell.measured, cell.holds) == ("yes", False)
+
+
+def test_the_comparison_needs_one_shot():
+    with pytest.raises(ValueError, match="one-shot"):
+        compare_with_survey(WIDE, WIDER, variants=["chunk-wise"])
+
+
+def test_fit_strategies_trains_every_variant_from_every_seed(fits):
+    assert list(fits) == ["one-shot", "chunk-wise"]
+    for results in fits.values():
+        assert [r.seed for r in results] == [0, 1]
+        assert all(len(r.loss) == 30 and r.theta.shape == (2, SMALL.num_params) for r in results)
+    assert fits["one-shot"][0].loss != fits["one-shot"][1].loss
+
+
+def test_a_batched_seed_equals_training_it_alone(tasks, fits):
+    alone = train_strategy(SMALL, "chunk-wise", tasks, chunk_size=16, steps=30, seed=1)
+    batched = fits["chunk-wise"][1]
+    assert batched.loss == pytest.approx(alone.loss, rel=1e-4, abs=1e-6)
+    assert torch.allclose(batched.theta, alone.theta, atol=1e-5)
+
+
+def test_loss_at_is_a_median_of_the_steps_before(fits):
+    run = fits["one-shot"][0]
+    assert run.loss_at(30) == run.final_loss
+    assert run.loss_at(1) == run.loss[0]
+    with pytest.raises(ValueError, match="outside"):
+        run.loss_at(31)
+
+
+def test_first_steps_is_the_run_stopped_early(tasks, fits):
+    early = fits["one-shot"][0].first_steps(10)
+    alone = train_strategy(SMALL, "one-shot", tasks, chunk_size=16, steps=10, seed=0)
+    assert len(early.loss) == 10 and early.loss == pytest.approx(alone.loss, rel=1e-4)
+    assert torch.allclose(early.theta, alone.theta, atol=1e-5)
+    with pytest.raises(ValueError, match="snapshot"):
+        fits["one-shot"][0].first_steps(15)
+
+
+def test_format_fits_keeps_its_layout_whatever_the_digits(fits):
+    text = format_fits(fits, steps=(10, 30))
+    assert "loss at step 10, seeds 0 1" in text.splitlines()[0]
+    widths = {len(line) for line in text.splitlines()}
+    assert len(widths) == 1  # every float printed with the same width
+
+
+def test_neuron_wise_neurons_start_more_alike_than_one_shot_ones():
+    """The notebook's explanation, at initialisation (no training): one head row per weight."""
+    alike = {
+        v: neuron_similarity(WIDE, make_hypernet(WIDE, v, num_tasks=2)(torch.arange(2)).detach())
+        for v in ("one-shot", "component-wise (neuron)")
+    }
+    gap = alike["component-wise (neuron)"] - alike["one-shot"]
+    assert gap > 0.3
 
 
 def test_training_is_deterministic(tasks):
     target = MLPTarget([1, 4, 1])
-    a = strategy_table(target, tasks, variants=["chunk-wise"], steps=5, chunk_size=8)
-    b = strategy_table(target, tasks, variants=["chunk-wise"], steps=5, chunk_size=8)
-    assert a[0].loss == b[0].loss
-    assert a[0].label == "chunk-wise (chunk 8)"
+    a = train_strategy(target, "chunk-wise", tasks, steps=5, chunk_size=8)
+    b = train_strategy(target, "chunk-wise", tasks, steps=5, chunk_size=8)
+    assert a.loss == b.loss and a.label == "chunk-wise (chunk 8)"
 
 
 def test_training_lowers_the_loss(tasks):
-    (row,) = strategy_table(MLPTarget([1, 8, 8, 1]), tasks, variants=["one-shot"], steps=60)
-    assert row.final_loss < 0.5 * row.loss[0]
+    row = train_strategy(SMALL, "one-shot", tasks, steps=60)
+    assert row.final_loss < 0.5 * row.loss[0] and math.isfinite(row.final_loss)
 
 
-def test_formatted_tables_name_every_row(rows):
-    counts, timing = format_counts(rows), format_timing(rows)
-    for r in rows:
-        assert r.label in counts and r.label in timing
-    assert "Φ learnable" in counts.splitlines()[0]
-    assert "38,049" in counts
-
-
-def test_every_survey_claim_holds_for_the_wide_target(rows):
-    claims = survey_claims(rows)
-    assert len(claims) == 15 and all(c.holds for c in claims)
-    text = format_claims(claims)
-    assert "✗" not in text and "splits the last layer into smaller heads" in text
-
-
-def test_a_claim_can_fail():
-    """Chunks that divide P leave nothing unused: the check says so instead of passing."""
-    target = MLPTarget([1, 8, 1])  # P = 25
-    tasks = sinusoid_tasks(num_tasks=1, num_points=4)
-    rows = strategy_table(
-        target, tasks, variants=["one-shot", "multi-head", "chunk-wise"], steps=1, chunk_size=5
-    )
-    failed = [c for c in survey_claims(rows) if not c.holds]
-    assert [(c.strategy, c.claim) for c in failed] == [
-        ("chunk-wise (chunk 5)", "can leave outputs unused")
-    ]
-
-
-def test_survey_claims_need_the_variants_they_compare(rows):
-    with pytest.raises(ValueError, match="one-shot"):
-        survey_claims(rows[2:])
+def test_plot_fits_draws_a_line_per_seed(fits):
+    figure = plot_fits(fits, mark=10, baseline=0.5)
+    assert len(figure.axes[0].get_lines()) == 2 * 2 + 2  # seeds, baseline, mark
+    matplotlib.pyplot.close("all")
 
 
 def test_scaling_last_layer_grows_for_one_shot_only():

@@ -5,6 +5,8 @@
 - `token_mixing`: how strongly each output token of a body depends on each input token.
 - `attention_map`: the attention body's weights (S, T, T), averaged over heads.
 - `compare_bodies`: one hypernet per body, trained on the same task family and target.
+- `SetHypernet`, `compare_set_bodies`: a context that is a set of examples, read by a flat MLP
+  or by a body over one token per example, over several seeds (when the body matters).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from hyperviz.bodies import BODIES, AttentionBody
+from hyperviz.bodies import BODIES, AttentionBody, make_body
 from hyperviz.checks import check_choice, check_positive_int
 from hyperviz.chunk_layout import chunk_layout
 from hyperviz.data import TaskFamily
+from hyperviz.evaluation import curve_errors, predict
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.models import HyperDNN
+from hyperviz.seeds import fit_seeds
 from hyperviz.targets import TargetNetwork
 from hyperviz.training import History, prediction_loss, seed_everything, train
 
@@ -233,8 +237,105 @@ def format_step_times(runs: dict[str, BodyRun]) -> str:
     )
 
 
+@torch.no_grad()
+def initial_losses(
+    target: TargetNetwork, family: TaskFamily, seeds=(0, 1, 2), chunk_size: int = 128
+) -> dict[str, list[float]]:
+    """Per body: the loss on all tasks of a fresh chunk-wise hypernet, one value per seed."""
+    task_ids = torch.arange(family.num_tasks)
+    losses: dict[str, list[float]] = {}
+    for body in BODIES:
+        for seed in seeds:
+            hypernet = HyperNetwork(
+                target, "task", "chunk-wise", body, num_tasks=family.num_tasks,
+                chunk_size=chunk_size, seed=seed,
+            )  # fmt: skip
+            loss = prediction_loss(target(family.x, hypernet(task_ids)), family.y).item()
+            losses.setdefault(body, []).append(loss)
+    return losses
+
+
+SET_BODIES = ("flat MLP", "mlp", "attention")
+
+
+class SetHypernet(nn.Module):
+    """Θ from a set of n (x, y) examples, as one-shot output from pooled body features.
+
+    "flat MLP" reads the n examples as one vector of 2n numbers (their order matters);
+    a body of BODIES reads one token per example and its features are averaged over tokens.
+    """
+
+    def __init__(self, target: TargetNetwork, body: str, n: int, hidden: int = 32, seed=0):
+        super().__init__()
+        check_choice("body", body, SET_BODIES)
+        self.target, self.body_name, self.n = target, body, check_positive_int("n", n)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if body == "flat MLP":
+                self.body = nn.Sequential(
+                    nn.Linear(2 * n, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+                )
+            else:
+                self.body = make_body(body, 2, hidden)
+            self.head = nn.Linear(hidden, target.num_params)
+
+    def weights(self, context: torch.Tensor, generator=None) -> torch.Tensor:
+        """Θ (S, P) from S sets of examples, (S, n, 2)."""
+        if context.dim() != 3 or context.shape[1:] != (self.n, 2):
+            raise ValueError(f"context has shape {tuple(context.shape)}; need (S, {self.n}, 2)")
+        if self.body_name == "flat MLP":
+            return self.head(self.body(context.flatten(1)))
+        return self.head(self.body(context).mean(dim=1))
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return self.target(x, self.weights(context))
+
+
+@dataclass
+class SetRace:
+    """Errors on new tasks (mean over tasks) per body and seed, and the trained models."""
+
+    seeds: list[int]
+    errors: dict[str, list[float]]
+    models: dict[str, list[SetHypernet]]
+
+
+def compare_set_bodies(
+    target: TargetNetwork,
+    train: TaskFamily,
+    test: TaskFamily,
+    grid: torch.Tensor,
+    seeds=(0, 1, 2),
+    bodies=SET_BODIES,
+    steps: int = 200,
+    lr: float = 3e-3,
+) -> SetRace:
+    """Train a `SetHypernet` per body and seed (seeds as one batch); score on `test`'s tasks."""
+    errors, models = {}, {}
+    for body in bodies:
+        runs = fit_seeds(
+            lambda seed, body=body: SetHypernet(target, body, train.x.shape[1], seed=seed),
+            list(seeds), train.x, train.y, context=train.examples(), steps=steps, lr=lr,
+            description=body,
+        )  # fmt: skip
+        models[body] = runs.models
+        with torch.no_grad():
+            errors[body] = [
+                curve_errors(predict(target, m.weights(test.examples()), grid), test.params, grid)
+                .mean()
+                .item()
+                for m in runs.models
+            ]
+    return SetRace(list(seeds), errors, models)
+
+
 __all__ = [
+    "SET_BODIES",
     "BodyRun",
+    "SetHypernet",
+    "SetRace",
+    "compare_set_bodies",
+    "initial_losses",
     "TokenShape",
     "attention_map",
     "body_tokens",

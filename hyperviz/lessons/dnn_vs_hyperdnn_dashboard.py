@@ -1,8 +1,8 @@
 """Notebook 01's dashboard (survey §2, Fig. 1): a DNN's and a HyperDNN's training, side by side.
 
-Training happens before the dashboard is built (`train(..., snapshot_every=k)` stores Θ every
-k steps), so moving the slider only redraws: the heatmaps of Θ per layer for both models,
-and both loss curves with a marker at the chosen step.
+Training happens before the dashboard is built (`fit(..., snapshot_every=k)` stores Θ every
+k steps), so moving the slider only redraws: the heatmaps of Θ per layer for both models, on
+one colour scale with one labelled colour bar, and both loss curves with a marker at the step.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import plotly.graph_objects as go
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from hyperviz.targets import TargetNetwork
@@ -19,6 +21,7 @@ from hyperviz.training import History
 from hyperviz.viz.dashboard import Dashboard
 from hyperviz.viz.live import subplot_figure
 from hyperviz.viz.panels import (
+    WEIGHT_COLOURS,
     Losses,
     LossPanel,
     WeightMaps,
@@ -28,6 +31,8 @@ from hyperviz.viz.panels import (
     weight_maps,
 )
 from hyperviz.viz.plots import layer_matrices
+
+COLOUR_LABEL = "weight value in Θ"
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,12 @@ class TrainingStepper(Dashboard):
         # One colour scale for every model and step: a colour means the same value throughout.
         self.limit = symmetric_limit(t for h in histories.values() for t in h.snapshots.values())
         layers = [layer.name for layer in target.layers]
+        # One colour bar for all heatmap rows (they share the scale), beside the first row.
+        share = len(histories) / (len(histories) + 1)
+        title = dict(text=COLOUR_LABEL, side="right")
+        bar = dict(thickness=12, len=0.95 * share, y=1.0, yanchor="top", title=title)
         self.rows = {
-            name: WeightRow(
-                layers, row=r, key=f"{name} Θ", colorbar=dict(thickness=12) if r == 1 else None
-            )
+            name: WeightRow(layers, row=r, key=f"{name} Θ", colorbar=bar if r == 1 else None)
             for r, name in enumerate(histories, start=1)
         }
         self.loss_panel = LossPanel(list(histories), row=len(histories) + 1, marker=True)
@@ -74,6 +81,9 @@ class TrainingStepper(Dashboard):
             row.add(figure)
         self.loss_panel.add(figure)
         figure.update_layout(height=220 * rows, margin=dict(l=40, r=20, t=40, b=30))
+        # The legend names the loss curves: beside the loss row, clear of the colour bar.
+        figure.update_layout(legend=dict(y=0.9 / rows, yanchor="top"))
+        figure.update_annotations(font_size=12)  # "HyperDNN: Θ of fc1 (40×40)" fits its column
         return figure
 
     def compute(self, step: int) -> StepState:
@@ -96,9 +106,13 @@ class TrainingStepper(Dashboard):
         rows, cols = len(self.histories) + 1, len(self.target.layers)
         figure = plt.figure(figsize=(3.2 * cols, 2.4 * rows), layout="constrained")
         grid = figure.add_gridspec(rows, cols)
+        heatmaps = []
         for r, (name, row) in enumerate(self.rows.items()):
             axes = [figure.add_subplot(grid[r, c]) for c in range(cols)]
-            row.draw(axes, state.maps[name], colorbar=r == 0)
+            row.draw(axes, state.maps[name], colorbar=False)
+            heatmaps += axes
+        scale = ScalarMappable(Normalize(-self.limit, self.limit), WEIGHT_COLOURS[1])
+        figure.colorbar(scale, ax=heatmaps, shrink=0.9, label=COLOUR_LABEL)
         ax = figure.add_subplot(grid[rows - 1, :])
         self.loss_panel.draw(ax, state.losses)
         ax.set_title(_loss_title(state), fontsize=9)

@@ -1,28 +1,27 @@
 """Notebook 03, output-based hypernets (survey §3.2): Table 1 measured, per output strategy.
 
-`make_hypernet` builds one hypernet per strategy variant for the same target,
-`layout_summary` says how its output layer lays out Θ, `strategy_table` trains every variant
-on the same tasks and returns one `StrategyResult` per row, `survey_claims` checks the
-survey's qualitative claims against those rows, and `scaling_reports` counts (without
-training) how the last layer grows with the target's width. `train_grid` trains every
-setting of the strategy explorer's grid once, before its dashboard is built.
+`make_hypernet` builds a hypernet per strategy variant for one target; `format_counts` and
+`compare_with_survey` set Table 1's counts and the survey's own rows side by side (counts
+only); `fit_strategies` trains every variant from several seeds, each variant's seeds as one
+batch; `scaling_reports` counts how the last layer grows with the target; `train_grid` trains
+the strategy explorer's grid once, before its dashboard is built.
 """
 
 from __future__ import annotations
 
 import itertools
+import statistics
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 
 from hyperviz.checks import check_choice, check_positive_int
 from hyperviz.data import TaskFamily
 from hyperviz.hypernetwork import GenerationReport, HyperNetwork
 from hyperviz.models import HyperDNN
+from hyperviz.seeds import fit_seeds
 from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget, TargetNetwork
 from hyperviz.training import History, fit, seed_everything, single_threaded
@@ -35,6 +34,7 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "component-wise (layer)": ("component-wise", {"component": "layer"}),
     "component-wise (neuron)": ("component-wise", {"component": "neuron"}),
 }
+SHORT = {"component-wise (layer)": "layer-wise", "component-wise (neuron)": "neuron-wise"}
 TASK_EMBEDDING_DIM = 8
 
 
@@ -89,6 +89,19 @@ def largest_head(hypernet: HyperNetwork) -> int:
     return max(head.weight.numel() + head.bias.numel() for head in heads)
 
 
+def runs_per_layer(hypernet: HyperNetwork) -> list[int]:
+    """How many runs of a head (one per head and token) make each target layer's numbers."""
+    target = hypernet.target
+    ends = torch.tensor(list(itertools.accumulate(layer.size for layer in target.layers)))
+    runs: list[set[tuple[int, int]]] = [set() for _ in target.layers]
+    for h, (_, rows) in enumerate(hypernet.strategy.layout(target)):
+        for token in range(rows.shape[1]):
+            index = rows[:, token]
+            for layer in torch.bucketize(index[index >= 0], ends, right=True).unique().tolist():
+                runs[layer].add((h, token))
+    return [len(r) for r in runs]
+
+
 def layout_summary(hypernet: HyperNetwork, name: str = "") -> str:
     """One line: heads, their outputs, the tokens each runs on, numbers made and unused."""
     layout = hypernet.strategy.layout(hypernet.target)
@@ -109,9 +122,92 @@ def layout_summary(hypernet: HyperNetwork, name: str = "") -> str:
     )
 
 
+COUNT_HEADERS = ("strategy", "Φ learnable", "Θ generated", "Θ/Φ", "last layer", "largest head",
+                 "unused", "embeddings")  # fmt: skip
+
+
+def format_counts(hypernets: Mapping[str, HyperNetwork]) -> str:
+    """Table 1's counts (exact: no training), one row per named hypernet."""
+    rows = []
+    for name, hypernet in hypernets.items():
+        rep = hypernet.report()
+        rows.append((name, f"{rep.learnable:,}", f"{rep.generated:,}",
+                     f"{rep.compression_ratio:.3f}", f"{rep.last_layer:,}",
+                     f"{largest_head(hypernet):,}", f"{rep.unused_outputs:,}",
+                     f"{rep.extra_embeddings:,}"))  # fmt: skip
+    return aligned(COUNT_HEADERS, rows)
+
+
+# --- Table 1 of the survey, beside the measurement -------------------------------------------
+SURVEY_COLUMNS = ("one-shot", "multi-head", "chunk-wise", "component-wise")
+# What Table 1 and the text of §3.2 say of each strategy, in SURVEY_COLUMNS order ("": nothing).
+SURVEY_TABLE1: dict[str, tuple[str, str, str, str]] = {
+    "uses every output": ("yes", "yes", "no", "no"),
+    "a layer in one run": ("yes", "", "no", ""),
+    "extra embeddings": ("no", "no", "yes", "yes"),
+    "last layer vs one-shot": ("largest", "÷ heads", "smaller", "smaller"),
+    "scales with the target": ("no", "", "yes", "yes"),
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One cell of Table 1: what the survey says of a variant and what is measured here."""
+
+    prop: str
+    variant: str
+    survey: str  # "" where the survey says nothing
+    measured: str
+    holds: bool | None  # None where the survey says nothing
+
+
+def compare_with_survey(
+    target: TargetNetwork,
+    wide_target: TargetNetwork,
+    variants: Sequence[str] = tuple(VARIANTS),
+    **options,
+) -> list[Comparison]:
+    """Every row of Table 1 for every variant: the survey's entry, the count here, a verdict.
+
+    "scales with the target" compares how the last layer grows from `target` to
+    `wide_target` with how Θ grows. Counts only: nothing is trained.
+    """
+    if "one-shot" not in variants:
+        raise ValueError(f"variants={list(variants)!r}: the comparison needs 'one-shot'")
+    nets = {v: make_hypernet(target, v, **options) for v in variants}
+    wide = {v: make_hypernet(wide_target, v, **options).report() for v in variants}
+    one_shot = nets["one-shot"].report().last_layer
+    cells = []
+    for v, net in nets.items():
+        rep, runs, head = net.report(), max(runs_per_layer(net)), largest_head(net)
+        heads, ratio = len(net.strategy.layout(target)), one_shot / head
+        growth = wide[v].last_layer / rep.last_layer
+        slower = wide[v].last_layer * target.num_params < rep.last_layer * wide_target.num_params
+        unused, extra = rep.unused_outputs, rep.extra_embeddings
+        found = {  # property: (does the measurement say yes?, what it says)
+            "uses every output": (unused == 0, f"no, {unused:,} unused" if unused else "yes"),
+            "a layer in one run": (runs == 1, f"no, up to {runs} runs" if runs > 1 else "yes"),
+            "extra embeddings": (extra > 0, f"yes, {extra:,}" if extra else "no"),
+            "scales with the target": (slower, f"{'yes' if slower else 'no'}, ×{growth:.3g}"),
+        }
+        for prop in SURVEY_TABLE1:
+            said = SURVEY_TABLE1[prop][SURVEY_COLUMNS.index(VARIANTS[v][0])]
+            if prop == "last layer vs one-shot":
+                text = f"{one_shot:,}" if v == "one-shot" else f"÷{ratio:.3g}"
+                text += f" ({heads} heads)" if heads > 1 else ""
+                verdict = {"largest": all(one_shot >= largest_head(n) for n in nets.values()),
+                           "÷ heads": ratio >= heads, "smaller": ratio > 1}.get(said)  # fmt: skip
+            else:
+                yes, text = found[prop]
+                verdict = (said == "yes") == yes if said else None
+            cells.append(Comparison(prop, v, said, text, verdict))
+    return cells
+
+
+# --- training: one variant per run, or every variant from several seeds ----------------------
 @dataclass(frozen=True)
 class StrategyResult:
-    """One row of Table 1: the counts of one hypernet and how its training went."""
+    """One trained hypernet: its counts, its training run and the Θ it generates after it."""
 
     variant: str
     chunk_size: int
@@ -120,6 +216,7 @@ class StrategyResult:
     largest_head: int
     history: History  # the training run: loss and wall time per step
     theta: torch.Tensor  # the generated Θ after training, (tasks, P)
+    seed: int = 0
 
     @property
     def loss(self) -> list[float]:
@@ -132,16 +229,36 @@ class StrategyResult:
         return self.history.final_loss()
 
     @property
-    def step_ms(self) -> float:
-        """Median wall time of a training step in ms, as History measures it (after warm-up)."""
-        return self.history.step_ms()
-
-    @property
     def label(self) -> str:
         """The variant with the settings that matter for it, e.g. 'chunk-wise (chunk 64)'."""
         if uses_chunks(self.variant):
             return f"{self.variant} (chunk {self.chunk_size})"
         return self.variant
+
+    def loss_at(self, step: int, window: int = 20) -> float:
+        """Median loss of the `window` steps that end at `step` (as `final_loss` at the end)."""
+        if not 1 <= check_positive_int("step", step) <= len(self.loss):
+            raise ValueError(f"step={step} is outside the {len(self.loss)} steps trained")
+        return statistics.median(self.loss[max(0, step - window) : step])
+
+    def first_steps(self, steps: int) -> StrategyResult:
+        """This run as if it had stopped after `steps` steps (needs Θ's snapshot at `steps`)."""
+        h = self.history
+        if steps not in h.snapshots:
+            raise ValueError(f"no snapshot of Θ at step {steps}; snapshots: {sorted(h.snapshots)}")
+        records = (h.loss, h.grad_norm_learned, h.grad_norm_theta, h.step_time)
+        kept = {s: theta for s, theta in h.snapshots.items() if s <= steps}
+        cut = History(*(list(r[:steps]) for r in records), snapshots=kept)
+        return replace(self, history=cut, theta=h.snapshots[steps].clone())
+
+
+def _result(model: HyperDNN, variant: str, history: History, context, seed: int, **knobs):
+    with torch.no_grad():
+        theta = model.weights(context)
+    net, chunk, dim = model.hypernet, knobs["chunk_size"], knobs["embedding_dim"]
+    return StrategyResult(
+        variant, chunk, dim, net.report(), largest_head(net), history, theta, seed
+    )
 
 
 def train_strategy(
@@ -156,154 +273,54 @@ def train_strategy(
     lr: float = 5e-3,
     seed: int = 0,
 ) -> StrategyResult:
-    """Train the `variant` hypernet for `target` on every task of `tasks` at once (full batch).
-
-    Training runs on one torch thread (see `single_threaded`).
-    """
-    hypernet = make_hypernet(
-        target,
-        variant,
-        num_tasks=tasks.num_tasks,
-        chunk_size=chunk_size,
-        embedding_dim=embedding_dim,
-        hidden=hidden,
-        seed=seed,
-    )
-    model = HyperDNN(hypernet)
-    context = torch.arange(tasks.num_tasks)
+    """Train the `variant` hypernet for `target` on all tasks at once (full batch, 1 thread)."""
+    knobs = {"chunk_size": chunk_size, "embedding_dim": embedding_dim}
+    hypernet = make_hypernet(target, variant, num_tasks=tasks.num_tasks, hidden=hidden,
+                             seed=seed, **knobs)  # fmt: skip
+    model, context = HyperDNN(hypernet), torch.arange(tasks.num_tasks)
     with single_threaded():
-        history = fit(
-            model, tasks.x, tasks.y, context=context, steps=steps, lr=lr, seed=seed, progress=False
-        )
-        with torch.no_grad():
-            theta = model.weights(context)
-    return StrategyResult(
-        variant,
-        chunk_size,
-        embedding_dim,
-        hypernet.report(),
-        largest_head(hypernet),
-        history,
-        theta,
-    )
+        history = fit(model, tasks.x, tasks.y, context=context, steps=steps, lr=lr, seed=seed,
+                      progress=False)  # fmt: skip
+        return _result(model, variant, history, context, seed, **knobs)
 
 
-def strategy_table(
+def fit_strategies(
     target: TargetNetwork,
     tasks: TaskFamily,
     variants: Sequence[str] = tuple(VARIANTS),
-    **options,
-) -> list[StrategyResult]:
-    """Table 1 live: one trained `StrategyResult` per variant, all for the same target."""
-    return [train_strategy(target, variant, tasks, **options) for variant in variants]
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    chunk_size: int = 64,
+    embedding_dim: int = 8,
+    hidden: int = 32,
+    steps: int = 300,
+    lr: float = 5e-3,
+    snapshot_every: int | None = None,
+) -> dict[str, list[StrategyResult]]:
+    """Every variant from every seed, a variant's seeds as one batch (`fit_seeds`, 1 thread)."""
+    knobs = {"chunk_size": chunk_size, "embedding_dim": embedding_dim}
+    context, fits = torch.arange(tasks.num_tasks), {}
+    with single_threaded():
+        for variant in variants:
+
+            def make(seed: int, variant: str = variant) -> HyperDNN:
+                return HyperDNN(make_hypernet(target, variant, num_tasks=tasks.num_tasks,
+                                              hidden=hidden, seed=seed, **knobs))  # fmt: skip
+
+            runs = fit_seeds(make, list(seeds), tasks.x, tasks.y, context=context, steps=steps,
+                             lr=lr, snapshot_every=snapshot_every, progress=False)  # fmt: skip
+            fits[variant] = [_result(m, variant, h, context, s, **knobs) for s, m, h in runs]
+    return fits
 
 
-COUNT_HEADERS = (
-    "strategy",
-    "Φ learnable",
-    "Θ generated",
-    "Θ/Φ",
-    "last layer",
-    "largest head",
-    "unused",
-    "embeddings",
-    "loss",
-)
+def neuron_similarity(target: TargetNetwork, theta: torch.Tensor, layer: str = "fc1") -> float:
+    """Mean |correlation| between the incoming weights of `layer`'s neurons, for task 0."""
+    rows = target.unflatten(theta[0])[f"{layer}.weight"]  # one row per neuron
+    corr = torch.corrcoef(rows).abs().nan_to_num(1.0)  # a constant row: alike, not undefined
+    return float(corr[~torch.eye(len(rows), dtype=torch.bool)].mean())
 
 
-def format_counts(results: Sequence[StrategyResult]) -> str:
-    """The deterministic columns of Table 1 (counts and the loss reached), one row per result."""
-    rows = []
-    for r in results:
-        rep = r.report
-        rows.append(
-            (
-                r.label,
-                f"{rep.learnable:,}",
-                f"{rep.generated:,}",
-                f"{rep.compression_ratio:.3f}",
-                f"{rep.last_layer:,}",
-                f"{r.largest_head:,}",
-                f"{rep.unused_outputs:,}",
-                f"{rep.extra_embeddings:,}",
-                f"{r.final_loss:.3g}",
-            )
-        )
-    return aligned(COUNT_HEADERS, rows)
-
-
-def format_timing(results: Sequence[StrategyResult]) -> str:
-    """Median training step time per result (volatile: depends on the machine and its load)."""
-    rows = [(r.label, f"{r.step_ms:.2f}", f"{len(r.loss)}") for r in results]
-    return aligned(("strategy", "ms per step", "steps"), rows)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A qualitative claim of §3.2 / Table 1 and what the measurement says about it."""
-
-    strategy: str
-    claim: str
-    measured: str
-    holds: bool
-
-
-def survey_claims(results: Sequence[StrategyResult]) -> list[Claim]:
-    """Check the survey's qualitative claims per strategy against measured rows."""
-    variants = {r.variant for r in results}
-    if not {"one-shot", "multi-head"} <= variants or not any(map(uses_embeddings, variants)):
-        raise ValueError(
-            f"results cover {sorted(variants)}; the claims compare one-shot, multi-head and "
-            "at least one chunk- or component-wise variant"
-        )
-    one_shot = next(r.report.last_layer for r in results if r.variant == "one-shot")
-    biggest = max(r.report.last_layer for r in results)
-    claims = []
-    for r in results:
-        rep = r.report
-        unused, extra = f"{rep.unused_outputs:,} unused", f"{rep.extra_embeddings:,} numbers"
-        found: list[tuple[str, str, bool]] = []
-        if not uses_embeddings(r.variant):
-            found += [
-                ("uses every output", unused, rep.unused_outputs == 0),
-                ("needs no extra embeddings", extra, rep.extra_embeddings == 0),
-            ]
-        if r.variant == "one-shot":
-            found.append(("has the biggest last layer", f"{one_shot:,}", one_shot == biggest))
-        if r.variant == "multi-head":
-            heads = f"largest head {r.largest_head:,}, all heads {rep.last_layer:,}"
-            found.append(
-                ("splits the last layer into smaller heads", heads, r.largest_head < one_shot)
-            )
-        if uses_embeddings(r.variant):
-            what = "chunk" if uses_chunks(r.variant) else "component"
-            smaller = f"{rep.last_layer:,} vs {one_shot:,}"
-            found += [
-                (f"needs an embedding per {what}", extra, rep.extra_embeddings > 0),
-                ("can leave outputs unused", unused, rep.unused_outputs > 0),
-                ("has a smaller last layer than one-shot", smaller, rep.last_layer < one_shot),
-            ]
-        claims += [Claim(r.label, claim, measured, holds) for claim, measured, holds in found]
-    return claims
-
-
-def format_scaling(widths: Sequence[int], reports: dict[str, list[GenerationReport]]) -> str:
-    """Last-layer size and Θ/Φ per variant (rows) and width (columns)."""
-    headers = ["width", *(f"{w:,}" for w in widths)]
-    rows = [["Θ of the target", *(f"{r.generated:,}" for r in next(iter(reports.values())))]]
-    rows += [[f"{v}: last layer", *(f"{r.last_layer:,}" for r in rs)] for v, rs in reports.items()]
-    rows += [
-        [f"{v}: Θ/Φ", *(f"{r.compression_ratio:.3g}" for r in rs)] for v, rs in reports.items()
-    ]
-    return aligned(headers, rows)
-
-
-def format_claims(claims: Sequence[Claim]) -> str:
-    """The claims as a table with a ✓ or ✗ per row."""
-    rows = [(c.strategy, c.claim, c.measured, "✓" if c.holds else "✗") for c in claims]
-    return aligned(("strategy", "survey says", "measured here", "holds"), rows)
-
-
+# --- scaling: counts only ----------------------------------------------------------------------
 def scaling_reports(
     widths: Sequence[int],
     variants: Sequence[str] = tuple(VARIANTS),
@@ -317,27 +334,6 @@ def scaling_reports(
         for variant in variants:
             reports[variant].append(make_hypernet(target, variant, **options).report())
     return reports
-
-
-def plot_scaling(widths: Sequence[int], reports: dict[str, list[GenerationReport]]) -> Figure:
-    """Last-layer size and compression ratio Θ/Φ against the target width (log-log)."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
-    for variant, rows in reports.items():
-        style = "o:" if variant == "multi-head" else "o-"  # it lies on one-shot's line
-        left.plot(widths, [r.last_layer for r in rows], style, label=variant, ms=3)
-        right.plot(widths, [r.compression_ratio for r in rows], style, label=variant, ms=3)
-    generated = [r.generated for r in next(iter(reports.values()))]
-    left.plot(widths, generated, "k--", lw=1, label="Θ of the target")
-    right.axhline(1, color="k", lw=1, ls="--")
-    left.set(xscale="log", yscale="log", xlabel="target width w", ylabel="numbers",
-             title="size of the hypernet's last layer")  # fmt: skip
-    right.set(xscale="log", yscale="log", xlabel="target width w", ylabel="Θ/Φ",
-              title="compression ratio Θ/Φ")  # fmt: skip
-    for ax in (left, right):
-        ax.set_xticks(list(widths), [str(w) for w in widths])
-        ax.minorticks_off()
-    left.legend(fontsize=8)
-    return figure
 
 
 # --- the strategy explorer's grid (trained here; its dashboard only looks results up) -------
@@ -361,9 +357,13 @@ def train_grid(
     chunk_sizes: Sequence[int],
     embedding_dims: Sequence[int],
     variants: Sequence[str] = tuple(VARIANTS),
+    trained: Mapping[GridKey, StrategyResult] | None = None,
     **train_options,
 ) -> dict[GridKey, StrategyResult]:
-    """Train every distinct setting of the grid once; the result of each, by `grid_key`."""
+    """Train every distinct setting of the grid once; the result of each, by `grid_key`.
+
+    Settings found in `trained` (results of the same training) are taken from there.
+    """
     sizes = {"widths": widths, "chunk_sizes": chunk_sizes, "embedding_dims": embedding_dims}
     for name, values in {**sizes, "variants": variants}.items():
         if not values:
@@ -377,7 +377,9 @@ def train_grid(
         widths, variants, chunk_sizes, embedding_dims
     ):
         key = grid_key(variant, width, chunk, dim)
-        if key not in results:
+        if key not in results and key in (trained or {}):
+            results[key] = trained[key]
+        elif key not in results:
             with warnings.catch_warnings():
                 # A chunk larger than a small target is a setting the grid shows on purpose:
                 # the explorer's "unused outputs" count says how much of it is wasted.

@@ -1,9 +1,11 @@
-"""Notebook 03's dashboard (survey §3.2): the strategy explorer, five output strategies.
+"""Notebook 03's pictures (survey §3.2): the strategy explorer, loss curves and scaling plots.
 
 Training cannot fit in a widget update: the lesson code trains every setting of a grid once
 (`train_grid` in `hyperviz.lessons.output_based`) and the explorer receives those results.
 Moving a control then only looks a result up and redraws: the generated weights per target
 layer, the counts of Table 1 and the loss curves of all strategies at that setting.
+Below it, the notebook's static pictures and text tables (`plot_fits`, `plot_scaling`,
+`format_comparison`, `format_fits`, `format_scaling`), drawn from results and counts.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
 from hyperviz.checks import check_choice, check_positive_int
+from hyperviz.hypernetwork import GenerationReport
 from hyperviz.lessons.output_based import (
+    SHORT,
     VARIANTS,
+    Comparison,
     GridKey,
     StrategyResult,
     explorer_target,
@@ -27,6 +33,7 @@ from hyperviz.lessons.output_based import (
     uses_chunks,
     uses_embeddings,
 )
+from hyperviz.tables import aligned
 from hyperviz.viz.dashboard import Dashboard
 from hyperviz.viz.live import keyed, subplot_figure
 from hyperviz.viz.panels import Losses, LossPanel, WeightMaps, WeightRow, losses_of, weight_maps
@@ -204,3 +211,81 @@ def _counts_title(result: StrategyResult) -> str:
 
 def _middle(values: Sequence[int]) -> int:
     return values[len(values) // 2]
+
+
+# --- static pictures and tables of the notebook ---------------------------------------------
+def plot_fits(
+    fits: Mapping[str, Sequence[StrategyResult]], mark: int = 100, baseline: float | None = None
+) -> Figure:
+    """Loss against steps (median of the last 20 steps): a colour per variant, a line per seed."""
+    figure, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
+    for i, (variant, results) in enumerate(fits.items()):
+        for k, result in enumerate(results):
+            steps = np.arange(1, len(result.loss) + 1)
+            smooth = [result.loss_at(int(s)) for s in steps]
+            label = SHORT.get(variant, variant) if k == 0 else None
+            ax.plot(steps, smooth, color=f"C{i}", lw=1.2, alpha=0.85, label=label)
+    if baseline is not None:
+        ax.axhline(baseline, color="grey", ls="--", lw=1, label="predicting 0")
+    ax.axvline(mark, color="k", ls=":", lw=1)
+    ax.annotate(
+        f" step {mark}", (mark, 1), xycoords=("data", "axes fraction"), va="top", fontsize=8
+    )
+    seeds = len(next(iter(fits.values())))
+    ax.set(yscale="log", xlabel="training step", ylabel="loss (median of last 20 steps)",
+           title=f"every strategy from {seeds} seeds (one line per seed)")  # fmt: skip
+    ax.legend(fontsize=8, ncol=3, loc="lower left")
+    return figure
+
+
+def format_comparison(cells: Sequence[Comparison]) -> str:
+    """Table 1 row by row: the survey's entry, then the measured one with ✓ or ✗ (— unsaid)."""
+    variants = list(dict.fromkeys(c.variant for c in cells))
+    by = {(c.prop, c.variant): c for c in cells}
+    marks, rows = {True: " ✓", False: " ✗", None: ""}, []
+    for prop in dict.fromkeys(c.prop for c in cells):
+        row = [by[prop, v] for v in variants]
+        rows.append((prop, "survey", *(c.survey or "—" for c in row)))
+        rows.append(("", "measured", *(c.measured + marks[c.holds] for c in row)))
+    return aligned(("Table 1", "", *(SHORT.get(v, v) for v in variants)), rows)
+
+
+def format_fits(fits: Mapping[str, Sequence[StrategyResult]], steps: Sequence[int]) -> str:
+    """The loss of every seed at each of `steps`, one row per variant (fixed-width digits)."""
+    seeds = " ".join(str(r.seed) for r in next(iter(fits.values())))
+    headers = ("strategy", *(f"loss at step {s}, seeds {seeds}" for s in steps))
+    rows = [(results[0].label, *(" ".join(f"{r.loss_at(s):.1e}" for r in results)
+             for s in steps)) for results in fits.values()]  # fmt: skip
+    return aligned(headers, rows)
+
+
+def format_scaling(widths: Sequence[int], reports: dict[str, list[GenerationReport]]) -> str:
+    """Last-layer size and Θ/Φ per variant (rows) and width (columns)."""
+    headers = ["width", *(f"{w:,}" for w in widths)]
+    rows = [["Θ of the target", *(f"{r.generated:,}" for r in next(iter(reports.values())))]]
+    rows += [[f"{v}: last layer", *(f"{r.last_layer:,}" for r in rs)] for v, rs in reports.items()]
+    rows += [
+        [f"{v}: Θ/Φ", *(f"{r.compression_ratio:.3g}" for r in rs)] for v, rs in reports.items()
+    ]
+    return aligned(headers, rows)
+
+
+def plot_scaling(widths: Sequence[int], reports: dict[str, list[GenerationReport]]) -> Figure:
+    """Last-layer size and compression ratio Θ/Φ against the target width (log-log)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    for variant, rows in reports.items():
+        style = "o:" if variant == "multi-head" else "o-"  # it lies on one-shot's line
+        left.plot(widths, [r.last_layer for r in rows], style, label=variant, ms=3)
+        right.plot(widths, [r.compression_ratio for r in rows], style, label=variant, ms=3)
+    generated = [r.generated for r in next(iter(reports.values()))]
+    left.plot(widths, generated, "k--", lw=1, label="Θ of the target")
+    right.axhline(1, color="k", lw=1, ls="--")
+    left.set(xscale="log", yscale="log", xlabel="target width w", ylabel="numbers",
+             title="size of the hypernet's last layer")  # fmt: skip
+    right.set(xscale="log", yscale="log", xlabel="target width w", ylabel="Θ/Φ",
+              title="compression ratio Θ/Φ")  # fmt: skip
+    for ax in (left, right):
+        ax.set_xticks(list(widths), [str(w) for w in widths])
+        ax.minorticks_off()
+    left.legend(fontsize=8)
+    return figure
