@@ -68,18 +68,6 @@ def late_snapshot(
     return step, error
 
 
-def late_error(
-    target: TargetNetwork,
-    history: History,
-    grid: torch.Tensor,
-    truth: torch.Tensor,
-    end: int | None = None,
-    window: int = 100,
-) -> float:
-    """The error of `late_snapshot`: the median error of Θ over the last `window` steps."""
-    return late_snapshot(target, history, grid, truth, end, window)[1]
-
-
 @dataclass(frozen=True)
 class Regime:
     """One data set (the same sinusoid, `num_points` samples) and both models over seeds."""
@@ -89,8 +77,8 @@ class Regime:
     y: torch.Tensor  # (N, 1)
     truth: torch.Tensor  # (G, 1) the true curve on the grid
     runs: dict[str, SeedRuns]  # model name -> one run per seed
-    errors: dict[str, list[float]]  # model name -> late_error per seed
-    halfway: dict[str, list[float]]  # model name -> late_error half-way through, per seed
+    errors: dict[str, list[float]]  # model name -> late_snapshot's error per seed
+    halfway: dict[str, list[float]]  # model name -> that error half-way through, per seed
 
     def closer(self) -> int:
         """In how many seeds the HyperDNN ends closer to the true curve than the DNN."""
@@ -140,9 +128,11 @@ def run_experiment(
                     progress=False,
                 )
                 histories = runs[name].histories
-                errors[name] = [late_error(target, h, grid, truth) for h in histories]
+                errors[name] = [late_snapshot(target, h, grid, truth)[1] for h in histories]
                 half = steps // 2
-                halfway[name] = [late_error(target, h, grid, truth, end=half) for h in histories]
+                halfway[name] = [
+                    late_snapshot(target, h, grid, truth, end=half)[1] for h in histories
+                ]
             results[n] = Regime(n, x, y, truth, runs, errors, halfway)
     return Experiment(target, grid, tuple(seeds), results)
 
