@@ -55,7 +55,7 @@ def test_weight_row_live_and_static_forms_draw_the_same_maps():
     assert live.trace("Θ fc0").zmin == -2 and live.trace("Θ fc0").zmax == 2
     assert live.trace("Θ fc2").visible is False  # no matrix for this slot: hidden
     assert live.title_text("Θ fc1") == "m: Θ of fc1 (4×4)"
-    assert [t.showscale for t in live.figure.data] == [False, False, True]
+    assert [t.showscale for t in live.figure.data] == [True, False, False]  # the first carries it
     figure, axes = plt.subplots(1, 3)
     row.draw(axes, maps)
     assert [ax.get_title() for ax in axes[:2]] == ["m: Θ of fc0 (4×1)", "m: Θ of fc1 (4×4)"]

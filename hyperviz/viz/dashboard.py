@@ -44,10 +44,15 @@ class Dashboard:
             control.add_class(f"hv-control-{name}")
             if hasattr(control, "continuous_update"):
                 control.continuous_update = False
+            if "description_width" in control.style.keys:  # labels in full, never "examp..."
+                control.style.description_width = "initial"
             control.observe(self._on_change, names="value")
         self.status = widgets.HTML()
         self.status.add_class("hv-status")
-        self.figure = go.FigureWidget(self.initial_figure())
+        figure = self.initial_figure()
+        if figure.layout.legend.y is None:  # colour bars sit at the top right: legend below them
+            figure.update_layout(legend=dict(y=0, yanchor="bottom"))
+        self.figure = go.FigureWidget(figure)
         self.live = LiveFigure(self.figure)
         built = self.live.arrays_set_at_build()
         if built:  # a draw sets them; set at build too, a no-op draw would never resend them
@@ -55,7 +60,12 @@ class Dashboard:
         self.figure_box = widgets.Box([self.figure])
         self.figure_box.add_class("hv-figure")
         self.view = widgets.VBox(
-            [widgets.HBox(list(controls.values())), self.status, self.figure_box]
+            [
+                # On a narrow screen (a laptop with the file browser open) controls wrap.
+                widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
+                self.status,
+                self.figure_box,
+            ]
         )
         self.view.add_class("hv-dashboard")
         self.state: Any = None

@@ -81,7 +81,7 @@ class WeightRow:
         colorbar: dict | None = None,
     ) -> None:
         self.layers, self.row, self.col, self.key = list(layers), row, col, key
-        self.colorbar = colorbar  # None: no colour bar; else shown beside the last heatmap
+        self.colorbar = colorbar  # None: no colour bar; else carried by the first heatmap
 
     @property
     def keys(self) -> list[str]:
@@ -91,7 +91,9 @@ class WeightRow:
     def add(self, figure: go.Figure) -> None:
         """Add one empty heatmap per layer slot (and its reversed y axis) to `figure`."""
         for i, key in enumerate(self.keys):
-            scale = self.colorbar is not None and i == len(self.keys) - 1
+            # The first slot always shows a layer (the last may be hidden for a shallow target),
+            # so its heatmap carries the row's colour bar; where the bar sits is set in `colorbar`.
+            scale = self.colorbar is not None and i == 0
             heatmap = go.Heatmap(colorscale=WEIGHT_COLOURS[0], showscale=scale)
             if scale:
                 heatmap.colorbar = self.colorbar

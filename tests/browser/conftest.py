@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SERVER_START_SECONDS = 90
-VIEWPORT = {"width": 1366, "height": 768}  # a laptop screen
+VIEWPORT = {"width": 1280, "height": 800}  # a laptop screen (JupyterLab shows its file browser)
 
 # JupyterLab user settings written into the server's private settings folder: no news or
 # update checks (nothing beyond localhost is reachable), no notebook windowing, so that
