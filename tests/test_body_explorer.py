@@ -67,7 +67,7 @@ def test_choosing_the_attention_body_shows_its_attention_map(explorer, parts):
     status = explorer.status_text()
     assert status.startswith("attention body, task 2:")
     assert f"Φ = {runs['attention'].learnable:,}" in status
-    assert "attention weights" in explorer.live.title_text("tokens")
+    assert "weights (row: query token)" in explorer.live.title_text("tokens")
     shown = array(explorer, "tokens", "z")
     assert not np.allclose(shown, before)
     assert np.allclose(shown.sum(-1), 1, atol=1e-5)

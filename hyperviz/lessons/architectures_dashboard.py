@@ -48,7 +48,7 @@ class BodyView:
     maps: WeightMaps  # the largest target layer's generated weights
     fit: Fit
     losses: Losses  # every body's training loss, the chosen one in front
-    mixing: np.ndarray  # (T, T); rows sum to 1
+    mixing: np.ndarray  # (T, T); each row sums to 1
     mixing_kind: str  # "attention" or "influence"
     task_loss: float  # MSE against the true curve on the grid
     learnable: int
@@ -165,9 +165,9 @@ class BodyExplorer(Dashboard):
     def _titles(self, state: BodyView) -> dict[str, str]:
         """The titles of the fit, loss and token panels (the weights title their own)."""
         mixing = (
-            "attention weights (row: query token)"
+            "weights (row: query token)"
             if state.mixing_kind == "attention"
-            else "token influence, rows sum to 1 (row: output token)"
+            else "token influence (row: output token)"
         )
         return {
             "fit": f"task {state.task}: {self.family.names[state.task]}",
