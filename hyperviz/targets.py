@@ -156,11 +156,6 @@ class TargetNetwork:
         return ", ".join(self.param_shapes)
 
 
-def _sizes(layer: Layer) -> tuple[int, int]:
-    """Numbers in the layer's weight and in its bias."""
-    return math.prod(layer.weight_shape), math.prod(layer.bias_shape)
-
-
 class MLPTarget(TargetNetwork):
     """A fully connected network with layer sizes `sizes`, e.g. [1, 40, 40, 1]."""
 
@@ -193,16 +188,16 @@ class MLPTarget(TargetNetwork):
         one_set = x.shape[1:] if x_dim == 0 else x.shape
         if len(one_set) != 2 or one_set[-1] != self.sizes[0]:
             raise ValueError(f"x has shape {tuple(one_set)}; MLPTarget needs (N, {self.sizes[0]})")
-        s = weights.shape[0]
-        pieces = weights.split([size for layer in self.layers for size in _sizes(layer)], dim=-1)
+        s, params = weights.shape[0], self.unflatten(weights)  # one split of Θ, views only
         act = IN_PLACE[self.activation]
-        for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
-            w, b = pieces[2 * i], pieces[2 * i + 1].unsqueeze(1)  # (S, out*in), (S, 1, out)
-            if n_in == 1:  # an outer product: x (.., N, 1) times w (S, 1, out), plus b
-                x = torch.addcmul(b, x, w.unsqueeze(1))
+        for i, layer in enumerate(self.layers):
+            w = params[f"{layer.name}.weight"].transpose(1, 2)  # (S, in, out)
+            b = params[f"{layer.name}.bias"].unsqueeze(1)  # (S, 1, out)
+            if layer.fan_in == 1:  # an outer product: x (.., N, 1) times w (S, 1, out), plus b
+                x = torch.addcmul(b, x, w)
             else:  # (S, N, in) @ (S, in, out) + b in one kernel
                 x = x.expand(s, *x.shape[-2:]) if x.dim() == 2 else x
-                x = torch.baddbmm(b, x, w.reshape(s, n_out, n_in).transpose(1, 2))
+                x = torch.baddbmm(b, x, w)
             if i < len(self.layers) - 1:
                 x = act(x)
         return x
