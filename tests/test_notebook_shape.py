@@ -36,3 +36,21 @@ def test_previous_and_next_links_top_and_bottom(path):
 def test_exercises_have_hidden_solutions(path):
     text = "\n".join(markdown(path))
     assert text.count("<details>") >= 1 and text.count("<details>") == text.count("</details>")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_picture_has_alt_text(path):
+    """Pictures are shown with `show_plot(alt)` / `show_figure(fig, alt)`, never a bare plt.show()."""
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert not [c.source for c in cells if "plt.show()" in c.source]
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                alt = output.get("metadata", {}).get("image/png", {}).get("alt", "")
+                assert alt.strip(), f"{path.name}: a picture without alt text, from {cell.source!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_end_says_to_shut_the_kernel_down(path):
+    """JupyterLab keeps a closed tab's kernel running; on Binder every kernel shares 1-2 GB."""
+    assert "Shut Down Kernel" in markdown(path)[-1]

@@ -54,6 +54,12 @@ def test_weight_row_live_and_static_forms_draw_the_same_maps():
     assert np.array_equal(live.trace("Θ fc1").z, maps.matrices["fc1"])
     assert live.trace("Θ fc0").zmin == -2 and live.trace("Θ fc0").zmax == 2
     assert live.trace("Θ fc2").visible is False  # no matrix for this slot: hidden
+    layout = live.figure.layout  # and so are its axes: no empty grid beside the maps
+    assert layout.xaxis3.visible is False and layout.yaxis3.visible is False
+    assert layout.xaxis2.visible is not False
+    row.update(live, weight_maps({f"fc{i}": np.ones((2, 2)) for i in range(3)}))
+    assert layout.xaxis3.visible and layout.yaxis3.visible  # a deeper target shows it again
+    row.update(live, maps)
     assert live.title_text("Θ fc1") == "m: Θ of fc1 (4×4)"
     assert [t.showscale for t in live.figure.data] == [True, False, False]  # the first carries it
     figure, axes = plt.subplots(1, 3)

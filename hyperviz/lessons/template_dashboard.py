@@ -72,7 +72,9 @@ class TemplateDashboard(Dashboard):
         cols = len(self.layers)
         titles = [*self.weights.keys, "fit", "loss"]
         specs = [[{}] * cols, [{"colspan": cols - 1}] + [None] * (cols - 2) + [{}]]
-        figure = subplot_figure(2, cols, titles, specs=specs, vertical_spacing=0.15)
+        # Room between the panels for the loss panel's y-axis title.
+        spacing = dict(vertical_spacing=0.15, horizontal_spacing=0.1)
+        figure = subplot_figure(2, cols, titles, specs=specs, **spacing)
         for panel in (self.weights, self.fit, self.loss):
             panel.add(figure)
         figure.update_layout(height=520, margin=dict(l=40, r=20, t=40, b=30))
@@ -104,7 +106,7 @@ class TemplateDashboard(Dashboard):
         self.fit.update(self.live, state.fit)
         self.loss.update(self.live, state.losses)
         self.live.title("fit", f"task {state.task}: {self.result.tasks.names[state.task]}")
-        self.live.title("loss", "training loss, all tasks (chosen seed in front)")
+        self.live.title("loss", "loss, all tasks (seed in front)")
 
     def draw_static(self, state: TemplateState) -> Figure:
         cols = len(self.layers)

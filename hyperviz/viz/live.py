@@ -88,6 +88,14 @@ class LiveFigure:
         self._set.pop(key, None)
         self._hidden.add(key)
 
+    def axes_visible(self, key: str, visible: bool) -> None:
+        """Show or hide the x and y axes the trace `key` is drawn on (an empty slot's grid)."""
+        trace = self.trace(key)
+        for axis in (trace.xaxis, trace.yaxis):
+            name = f"{axis[0]}axis{axis[1:]}"  # "x3" -> "xaxis3", "y" -> "yaxis"
+            if self.figure.layout[name].visible != visible:
+                self.figure.layout[name].visible = visible
+
     def title(self, key: str, text: str) -> None:
         """Set the text of the subplot title named `key`."""
         if key not in self._titles:

@@ -112,6 +112,7 @@ class WeightRow:
             else:
                 live.hide(key)
                 live.title(key, "")
+            live.axes_visible(key, layer in maps.matrices)  # no empty grid for a hidden slot
 
     def draw(self, axes: Sequence[Axes], maps: WeightMaps, colorbar: bool = True) -> None:
         """One heatmap per axes (in layer order); axes beyond the matrices are hidden."""

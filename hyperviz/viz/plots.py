@@ -77,3 +77,8 @@ def show_figure(figure: Figure, alt: str) -> None:
         raise ValueError(f"alt must say what the picture shows, got {alt!r}")
     display(figure, metadata={"image/png": {"alt": alt}})
     plt.close(figure)
+
+
+def show_plot(alt: str) -> None:
+    """`plt.show()` with alt text: show the current matplotlib figure, saying what it shows."""
+    show_figure(plt.gcf(), alt)
