@@ -44,11 +44,12 @@ def train_jointly(
     run trains as it would alone (the same update, up to float rounding).
     """
     check_positive_int("steps", steps)
-    optimiser, record = adam(list(parameters), lr), []
-    bar = ProgressBar(steps, description)
+    optimiser, record, bar = adam(list(parameters), lr), [], None
     for step in range(steps):
         optimiser.zero_grad()
         losses = losses_fn(step)
+        if bar is None:  # K runs side by side count K times towards showing a bar
+            bar = ProgressBar(steps, description, copies=losses.numel())
         if not torch.isfinite(losses).all():
             raise FloatingPointError(f"a loss became {losses.tolist()} at step {step}; lower lr")
         losses.sum().backward()
@@ -56,7 +57,8 @@ def train_jointly(
         record.append(losses.detach())
         if step % 25 == 0 or step == steps - 1:
             bar.update(step + 1, losses.median().item())
-    bar.close()
+    if bar is not None:
+        bar.close()
     return torch.stack(record)
 
 

@@ -140,7 +140,7 @@ def _train(
     optimiser = adam(parameters, lr)
     histories = [History() for _ in range(k)]
     active = list(range(k))
-    bar = ProgressBar(steps, description, show=progress)
+    bar = ProgressBar(steps, description, show=progress, copies=k)
     for step in range(steps):
         start = time.perf_counter()
         optimiser.zero_grad()

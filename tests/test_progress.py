@@ -68,3 +68,39 @@ def test_in_a_notebook_long_runs_show_a_bar_that_follows_the_steps(fake_notebook
 def test_in_a_notebook_show_false_hides_the_bar(fake_notebook):
     assert ProgressBar(MIN_STEPS * 10, show=False).display is None
     assert fake_notebook == []
+
+
+def test_copies_trained_side_by_side_count_towards_the_bar(fake_notebook):
+    assert ProgressBar(MIN_STEPS // 3 + 1, copies=3).show  # three copies: three times the work
+    assert not ProgressBar(MIN_STEPS // 3 - 1, copies=3).show
+
+
+def test_a_stage_shows_one_bar_that_the_runs_inside_move(fake_notebook, capsys):
+    short = MIN_STEPS // 2  # too short for a bar of its own
+    with progress.progress_stage(2 * short, "grid"):
+        stage = progress._stages[-1]
+        for run in range(2):
+            bar = ProgressBar(short, f"run {run}")
+            assert bar.display is None  # no bar of its own inside a stage
+            for done in range(1, short + 1):
+                bar.update(done, loss=1.0 / done)
+            bar.close()
+            assert stage.bar.display.done == (run + 1) * short  # continues where the last ended
+        with progress.progress_stage(10 * MIN_STEPS, "inner"):  # nested: adds nothing
+            assert progress._stages == [stage]
+    assert len(fake_notebook) == 1 and progress._stages == []
+    out = capsys.readouterr().out
+    assert out.startswith(f"grid: {2 * short} / {2 * short} steps, loss ") and out.count("\n") == 1
+
+
+def test_a_short_stage_shows_nothing(fake_notebook, capsys):
+    with progress.progress_stage(MIN_STEPS - 1, "grid"):
+        ProgressBar(MIN_STEPS - 1).close()
+    assert fake_notebook == [] and capsys.readouterr().out == ""
+
+
+def test_a_stage_of_runs_with_copies_counts_them(fake_notebook, capsys):
+    with progress.progress_stage(MIN_STEPS // 2, "seeds", copies=3):  # three seeds per run
+        ProgressBar(MIN_STEPS // 2, copies=3).close()
+    assert len(fake_notebook) == 1
+    capsys.readouterr()

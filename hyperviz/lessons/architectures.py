@@ -25,6 +25,7 @@ from hyperviz.data import TaskFamily
 from hyperviz.evaluation import curve_errors, predict
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.models import HyperDNN
+from hyperviz.progress import progress_stage
 from hyperviz.seeds import fit_seeds
 from hyperviz.targets import TargetNetwork
 from hyperviz.training import History, prediction_loss, seed_everything, train
@@ -186,35 +187,36 @@ def compare_bodies(
         check_choice("body", body, BODIES)
     task_ids = torch.arange(family.num_tasks)
     runs = {}
-    for body in bodies:
-        seed_everything(seed)
-        hypernet = HyperNetwork(
-            target,
-            "task",
-            strategy,
-            body,
-            num_tasks=family.num_tasks,
-            hidden=hidden,
-            **options,
-        )
-        model = HyperDNN(hypernet)
+    with progress_stage(steps * len(bodies), "bodies"):
+        for body in bodies:
+            seed_everything(seed)
+            hypernet = HyperNetwork(
+                target,
+                "task",
+                strategy,
+                body,
+                num_tasks=family.num_tasks,
+                hidden=hidden,
+                **options,
+            )
+            model = HyperDNN(hypernet)
 
-        def loss_fn(m: HyperDNN) -> tuple[torch.Tensor, torch.Tensor]:
-            theta = m.weights(task_ids)
-            return prediction_loss(target(family.x, theta), family.y), theta
+            def loss_fn(m: HyperDNN) -> tuple[torch.Tensor, torch.Tensor]:
+                theta = m.weights(task_ids)
+                return prediction_loss(target(family.x, theta), family.y), theta
 
-        history = train(model, loss_fn, steps=steps, lr=lr, seed=seed, description=body)
-        with torch.no_grad():
-            test_loss = prediction_loss(target(test_x, model.weights(task_ids)), test_y).item()
-        runs[body] = BodyRun(
-            body,
-            model,
-            history,
-            learnable=hypernet.report().learnable,
-            body_params=sum(p.numel() for p in hypernet.strategy.body.parameters()),
-            train_loss=history.final_loss(),
-            test_loss=test_loss,
-        )
+            history = train(model, loss_fn, steps=steps, lr=lr, seed=seed, description=body)
+            with torch.no_grad():
+                test_loss = prediction_loss(target(test_x, model.weights(task_ids)), test_y).item()
+            runs[body] = BodyRun(
+                body,
+                model,
+                history,
+                learnable=hypernet.report().learnable,
+                body_params=sum(p.numel() for p in hypernet.strategy.body.parameters()),
+                train_loss=history.final_loss(),
+                test_loss=test_loss,
+            )
     return runs
 
 
@@ -312,20 +314,23 @@ def compare_set_bodies(
 ) -> SetRace:
     """Train a `SetHypernet` per body and seed (seeds as one batch); score on `test`'s tasks."""
     errors, models = {}, {}
-    for body in bodies:
-        runs = fit_seeds(
-            lambda seed, body=body: SetHypernet(target, body, train.x.shape[1], seed=seed),
-            list(seeds), train.x, train.y, context=train.examples(), steps=steps, lr=lr,
-            description=body,
-        )  # fmt: skip
-        models[body] = runs.models
-        with torch.no_grad():
-            errors[body] = [
-                curve_errors(predict(target, m.weights(test.examples()), grid), test.params, grid)
-                .mean()
-                .item()
-                for m in runs.models
-            ]
+    with progress_stage(steps * len(bodies), "set bodies", copies=len(seeds)):
+        for body in bodies:
+            runs = fit_seeds(
+                lambda seed, body=body: SetHypernet(target, body, train.x.shape[1], seed=seed),
+                list(seeds), train.x, train.y, context=train.examples(), steps=steps, lr=lr,
+                description=body,
+            )  # fmt: skip
+            models[body] = runs.models
+            with torch.no_grad():
+                errors[body] = [
+                    curve_errors(
+                        predict(target, m.weights(test.examples()), grid), test.params, grid
+                    )
+                    .mean()
+                    .item()
+                    for m in runs.models
+                ]
     return SetRace(list(seeds), errors, models)
 
 

@@ -22,6 +22,7 @@ from hyperviz.data import sinusoid_curve, sinusoid_tasks
 from hyperviz.evaluation import dense_grid, predict
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.models import DNN, HyperDNN
+from hyperviz.progress import progress_stage
 from hyperviz.seeds import SeedRuns, fit_seeds
 from hyperviz.targets import MLPTarget, TargetNetwork
 from hyperviz.training import History, single_threaded
@@ -110,7 +111,9 @@ def run_experiment(
     target = MLPTarget(list(layer_sizes))
     grid = dense_grid(200)
     results = {}
-    with single_threaded():  # tiny networks: a second thread only adds synchronisation
+    runs_in_all = sum(len(models) for models in regimes.values())
+    # Tiny networks: a second thread only adds synchronisation. One bar for every run.
+    with single_threaded(), progress_stage(steps * runs_in_all, "DNN and HyperDNN"):
         for n, models in regimes.items():
             task = sinusoid_tasks(num_tasks=1, num_points=n, seed=1)
             x, y = task.x[0], task.y[0]
@@ -125,7 +128,6 @@ def run_experiment(
                     steps=steps,
                     lr=LEARNING_RATES[name],
                     snapshot_every=snapshot_every,
-                    progress=False,
                 )
                 histories = runs[name].histories
                 errors[name] = [late_snapshot(target, h, grid, truth)[1] for h in histories]

@@ -21,6 +21,7 @@ from hyperviz.checks import check_choice, check_positive_int
 from hyperviz.data import TaskFamily
 from hyperviz.hypernetwork import GenerationReport, HyperNetwork
 from hyperviz.models import HyperDNN
+from hyperviz.progress import progress_stage
 from hyperviz.seeds import fit_seeds
 from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget, TargetNetwork
@@ -36,6 +37,7 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 SHORT = {"component-wise (layer)": "layer-wise", "component-wise (neuron)": "neuron-wise"}
 TASK_EMBEDDING_DIM = 8
+STRATEGY_STEPS = 150  # training steps of one setting of the explorer grid
 
 
 def uses_chunks(variant: str) -> bool:
@@ -269,7 +271,7 @@ def train_strategy(
     chunk_size: int = 64,
     embedding_dim: int = 8,
     hidden: int = 32,
-    steps: int = 150,
+    steps: int = STRATEGY_STEPS,
     lr: float = 5e-3,
     seed: int = 0,
 ) -> StrategyResult:
@@ -300,7 +302,7 @@ def fit_strategies(
     """Every variant from every seed, a variant's seeds as one batch (`fit_seeds`, 1 thread)."""
     knobs = {"chunk_size": chunk_size, "embedding_dim": embedding_dim}
     context, fits = torch.arange(tasks.num_tasks), {}
-    with single_threaded():
+    with single_threaded(), progress_stage(steps * len(variants), "strategies"):
         for variant in variants:
 
             def make(seed: int, variant: str = variant) -> HyperDNN:
@@ -372,20 +374,22 @@ def train_grid(
         check_positive_int(name, value)
     for variant in variants:
         check_choice("variant", variant, VARIANTS)
-    results: dict[GridKey, StrategyResult] = {}
+    keys: dict[GridKey, tuple[int, int, int]] = {}  # each distinct setting: its first sizes
     for width, variant, chunk, dim in itertools.product(
         widths, variants, chunk_sizes, embedding_dims
     ):
-        key = grid_key(variant, width, chunk, dim)
-        if key not in results and key in (trained or {}):
-            results[key] = trained[key]
-        elif key not in results:
-            with warnings.catch_warnings():
-                # A chunk larger than a small target is a setting the grid shows on purpose:
-                # the explorer's "unused outputs" count says how much of it is wasted.
-                warnings.filterwarnings("ignore", "chunk_size=", UserWarning)
-                results[key] = train_strategy(
-                    explorer_target(width), variant, tasks, chunk_size=chunk, embedding_dim=dim,
-                    **train_options,
-                )  # fmt: skip
+        keys.setdefault(grid_key(variant, width, chunk, dim), (width, chunk, dim))
+    results = {key: trained[key] for key in keys if key in (trained or {})}
+    to_train = [key for key in keys if key not in results]
+    steps = train_options.get("steps", STRATEGY_STEPS)
+    with progress_stage(steps * len(to_train), "strategy grid"), warnings.catch_warnings():
+        # A chunk larger than a small target is a setting the grid shows on purpose:
+        # the explorer's "unused outputs" count says how much of it is wasted.
+        warnings.filterwarnings("ignore", "chunk_size=", UserWarning)
+        for key in to_train:
+            width, chunk, dim = keys[key]
+            results[key] = train_strategy(
+                explorer_target(width), key[0], tasks, chunk_size=chunk, embedding_dim=dim,
+                **train_options,
+            )  # fmt: skip
     return results

@@ -17,6 +17,7 @@ from hyperviz.data import TaskFamily, sinusoid_curve, sinusoid_tasks
 from hyperviz.evaluation import dense_grid, predict
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.models import HyperDNN, count_learnable
+from hyperviz.progress import progress_stage
 from hyperviz.targets import MLPTarget
 from hyperviz.training import History, fit, seed_everything, single_threaded
 
@@ -55,7 +56,8 @@ def run_experiment(
     grid = dense_grid(200)
     task_ids = torch.arange(num_tasks)
     runs = {}
-    with single_threaded():  # tiny networks: one thread is as fast, and repeats on 1 CPU
+    # Tiny networks: one thread is as fast, and repeats on 1 CPU. One bar for all the seeds.
+    with single_threaded(), progress_stage(steps * len(seeds), "seeds"):
         for seed in seeds:
             seed_everything(seed)
             hypernet = HyperNetwork(target, "task", "chunk-wise", num_tasks=num_tasks)

@@ -28,6 +28,7 @@ from hyperviz.claims import measured
 from hyperviz.data import TaskFamily, sinusoid_curve
 from hyperviz.evaluation import curve_errors, predict
 from hyperviz.hypernetwork import HyperNetwork
+from hyperviz.progress import ProgressBar
 from hyperviz.targets import MLPTarget, TargetNetwork
 from hyperviz.training import History, prediction_loss, single_threaded, train
 
@@ -250,13 +251,17 @@ def train_target_sets(
     batched = vmap(copy_loss)
     optimiser = torch.optim.Adam(list(params.values()), lr=lr)
     history = []
+    # Every copy generates every target at each step: that many networks count towards a bar.
+    bar = ProgressBar(steps, "target sets", copies=len(hypernets) * len(everything))
     with single_threaded():  # tiny networks: a second thread only adds synchronisation
-        for _ in range(steps):
+        for step in range(steps):
             optimiser.zero_grad()
             losses = batched(params, buffers, mask)
             losses.sum().backward()
             optimiser.step()
             history.append(losses.detach())
+            bar.update(step + 1, losses.detach().median().item())
+    bar.close()
     with torch.no_grad():
         for k, hypernet in enumerate(hypernets):
             for name, tensor in hypernet.named_parameters():
