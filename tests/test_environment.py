@@ -22,7 +22,9 @@ def conda_deps():
     """{pip name: conda version or None} for the conda dependencies, python apart."""
     deps = {}
     for dep in ENV["dependencies"]:
-        assert isinstance(dep, str), f"only conda packages here, not {dep!r}"
+        if isinstance(dep, dict):  # the pip section: see pip_section()
+            assert list(dep) == ["pip"], f"only conda packages and a pip section, not {dep!r}"
+            continue
         match = re.fullmatch(r"([\w.-]+)\s*(?:=+\s*([\w.]+))?", dep)
         assert match, f"unsupported conda spec {dep!r}: use name or name=version"
         name, version = match.groups()
@@ -30,13 +32,28 @@ def conda_deps():
     return deps
 
 
+def pip_section():
+    """The lines of environment.yml's pip section: pip options, then `name==version` pins."""
+    (section,) = [dep["pip"] for dep in ENV["dependencies"] if isinstance(dep, dict)]
+    return section
+
+
 def pip_reqs(lines):
     return {canonicalize_name(r.name): r for r in map(Requirement, lines)}
 
 
-def test_runtime_dependencies_agree():
+def environment_deps():
+    """{pip name: pinned version or None} of everything environment.yml installs, python too."""
+    pins = pinned(line for line in pip_section() if not line.startswith("-"))
     conda = conda_deps()
+    assert not set(pins) & set(conda), f"{set(pins) & set(conda)} both from conda and from pip"
+    return {**conda, **pins}
+
+
+def test_runtime_dependencies_agree():
+    conda = environment_deps()
     python = conda.pop("python")
+    conda.pop("pip")  # the installer of the pip section
     runtime = pip_reqs(PYPROJECT["project"]["dependencies"])
     dev = pip_reqs(PYPROJECT["project"]["optional-dependencies"]["dev"])
     assert set(runtime) <= set(conda), "in pyproject.toml but missing from environment.yml"
@@ -47,10 +64,12 @@ def test_runtime_dependencies_agree():
     assert Version(python) in SpecifierSet(PYPROJECT["project"]["requires-python"])
 
 
-def test_environment_is_conda_forge_only_dependencies():
+def test_environment_takes_torch_s_cpu_build_from_pytorch_s_index():
     assert ENV["name"] == "hyperviz"
     assert ENV["channels"] == ["conda-forge"]
-    assert any(dep.startswith("pytorch-cpu") for dep in ENV["dependencies"]), "CPU build for Binder"
+    assert "pip" in ENV["dependencies"], "conda must install pip for the pip section"
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip_section()
+    assert not [dep for dep in conda_deps() if dep == "torch"], "torch comes from the pip section"
 
 
 def test_binder_uses_the_same_environment():
@@ -109,10 +128,12 @@ def test_binder_pins_the_versions_ci_tests():
     """environment.yml (Binder) pins exactly what the Makefile's install puts in the venv."""
     ci = pinned((ROOT / "constraints.txt").read_text().splitlines())
     ci["torch"] = re.search(r"^TORCH_VERSION \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
-    conda = conda_deps()
+    binder = environment_deps()
     for name in ["torch", "plotly", "anywidget", "ipywidgets", "jupyterlab", "nbval"]:
         assert name in ci, f"{name} is not pinned in constraints.txt"
-        assert conda[name] == ci[name], f"environment.yml pins {name}={conda[name]}, CI {ci[name]}"
+        assert binder[name] == ci[name], (
+            f"environment.yml pins {name}={binder[name]}, CI {ci[name]}"
+        )
 
 
 def test_the_venv_holds_the_pinned_versions():
