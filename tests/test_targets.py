@@ -169,3 +169,21 @@ def test_fused_mlp_leaves_its_inputs_alone():
     theta_copy, x_copy = theta.clone(), x.clone()
     target(x, theta)
     assert torch.equal(theta, theta_copy) and torch.equal(x, x_copy)
+
+
+@pytest.mark.parametrize("per_set_x", [False, True])
+def test_many_networks_in_cache_sized_blocks_equal_one_batch(monkeypatch, per_set_x):
+    """Blocks of networks (outputs and gradients) give what one batch of all of them gives."""
+    import hyperviz.targets as targets
+
+    target = MLPTarget([1, 8, 8, 1])
+    g = torch.Generator().manual_seed(5)
+    theta = torch.randn(10, target.num_params, generator=g).requires_grad_()
+    x = torch.randn(*((10,) if per_set_x else ()), 6, 1, generator=g)
+    whole = target(x, theta)
+    (grad_whole,) = torch.autograd.grad(whole.square().sum(), theta)
+    monkeypatch.setattr(targets, "BLOCK_ACTIVATIONS", 3 * 6 * 8)  # blocks of 3: 3, 3, 3, 1
+    blocked = target(x, theta)
+    (grad_blocked,) = torch.autograd.grad(blocked.square().sum(), theta)
+    torch.testing.assert_close(blocked, whole, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad_blocked, grad_whole, rtol=1e-6, atol=1e-6)
