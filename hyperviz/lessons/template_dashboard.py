@@ -72,11 +72,11 @@ class TemplateDashboard(Dashboard):
         cols = len(self.layers)
         titles = [*self.weights.keys, "fit", "loss"]
         specs = [[{}] * cols, [{"colspan": cols - 1}] + [None] * (cols - 2) + [{}]]
-        # Room between the panels for the loss panel's y-axis title.
-        spacing = dict(vertical_spacing=0.15, horizontal_spacing=0.1)
-        figure = subplot_figure(2, cols, titles, specs=specs, **spacing)
+        figure = subplot_figure(2, cols, titles, specs=specs, vertical_spacing=0.15)
         for panel in (self.weights, self.fit, self.loss):
             panel.add(figure)
+        # The loss panel's title says what its y axis is; an axis title would run into the fit.
+        figure.update_yaxes(title_text=None, row=2, col=cols)
         figure.update_layout(height=520, margin=dict(l=40, r=20, t=40, b=30))
         return figure
 
