@@ -6,7 +6,8 @@ latency of every dashboard it builds), batched (256 generated networks in one vm
 vs a Python loop), training (step time of a DNN and of a HyperDNN per output strategy),
 explorer (update latency of notebook 03's strategy explorer over its whole grid),
 hypnettorch (hyperviz beside hypnettorch's ChunkedHMLP for S tasks, and the FLOP bound), seeds
-(K seeds trained in one batch vs a loop); these two live in benchmark_batch.py. Add a
+(K seeds trained in one batch vs a loop); these two live in benchmark_batch.py; walk (memory
+of every notebook run in order in one JupyterLab, no kernel shut down: benchmark_walk.py). Add a
 section by appending a function to `SECTIONS`; `latency_row` times a callable (e.g. a
 widget update) against the 100 ms budget.
 """
@@ -199,45 +200,11 @@ def notebooks_section() -> str:
 # --- 2. batched vs looped --------------------------------------------------------------------
 
 
-def batched_section(samples: int = 256, points: int = 200) -> str:
-    """Generate and evaluate `samples` networks in one vmapped call vs a Python loop."""
-    hv.seed_everything(0)
-    target = hv.MLPTarget(SIZES)
-    hypernet = hv.HyperNetwork(target, conditioning="noise", strategy="one-shot", body="mlp")
-    x = torch.linspace(-5, 5, points).unsqueeze(1)
-    # The same noise z for both paths, so that their outputs can be compared.
-    z = hypernet.embed(samples, generator=torch.Generator().manual_seed(0))
+def batched_section() -> str:
+    """Many generated networks in one batched call vs a Python loop, per network size."""
+    from benchmark_batch import loop_section
 
-    def batched() -> torch.Tensor:
-        theta = hypernet.strategy(z)  # Θ = H(z; Φ), (S, P): hypernet(S) without the noise draw
-        return target(x, theta)  # (S, N, 1), vmapped over S
-
-    def looped() -> torch.Tensor:
-        outputs = []
-        for i in range(samples):
-            theta = hypernet.strategy(z[i : i + 1])[0]  # (P,)
-            outputs.append(target(x, theta))
-        return torch.stack(outputs)
-
-    with torch.no_grad():
-        diff = (batched() - looped()).abs().max().item()  # also the warm-up
-        batched_times, looped_times = [], []
-        for _ in range(10):  # interleaved, so that both paths see the same background load
-            batched_times += time_ms(batched, n=3, warmup=0)
-            looped_times += time_ms(looped, n=1, warmup=0)
-    batched_ms, looped_ms = statistics.median(batched_times), statistics.median(looped_times)
-    rows = [
-        ["batched: one call", batched_ms, batched_ms * 1000 / samples],
-        [f"looped: {samples} calls", looped_ms, looped_ms * 1000 / samples],
-    ]
-    headers = ("Path", "Median (ms)", "Per network (µs)")
-    return (
-        f"{samples} noise-conditioned one-shot networks MLPTarget({SIZES}), "
-        f"P = {target.num_params:,}, on {points} inputs, under torch.no_grad.\n\n"
-        + markdown_table(headers, rows)
-        + f"\n\nSpeed-up: {looped_ms / batched_ms:.1f}×. "
-        f"Max abs difference of the outputs: {diff:.2e}."
-    )
+    return loop_section()
 
 
 # --- 3. training step time -------------------------------------------------------------------
@@ -346,6 +313,13 @@ def seeds_section() -> str:
     return section()
 
 
+def walk_section() -> str:
+    """Every notebook in order in one JupyterLab, no kernel shut down: memory."""
+    from benchmark_walk import walk_section as section
+
+    return section()
+
+
 SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "notebooks": ("Notebooks", notebooks_section),
     "batched": ("Batched vs looped", batched_section),
@@ -353,6 +327,7 @@ SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "explorer": ("Strategy explorer latency", explorer_section),
     "hypnettorch": ("hyperviz beside hypnettorch", hypnettorch_section),
     "seeds": ("Seeds in one batch", seeds_section),
+    "walk": ("One JupyterLab, every kernel kept", walk_section),
 }
 
 

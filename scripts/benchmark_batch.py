@@ -237,3 +237,77 @@ def seeds_section(seeds: int = 5, steps: int = 300, rounds: int = 3) -> str:
         f"a loop; median (min–max) of {rounds} interleaved rounds, one torch thread.\n\n"
         + markdown_table(headers, rows)
     )
+
+
+# --- batched vs looped: many generated networks, one call or a loop --------------------------
+
+LOOP_CASES = (  # (target sizes, inputs per network): notebook-sized to the largest here
+    ([1, 16, 16, 1], 20),
+    ([1, 40, 40, 1], 200),
+    ([1, 64, 64, 1], 200),
+)
+
+
+def mlp_flops(sizes: list[int], inputs: int) -> float:
+    """Multiply-adds ×2 of one MLP forward on `inputs` examples."""
+    return 2.0 * inputs * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def loop_paths(target, hypernet, x, z, theta) -> dict[str, Callable[[], object]]:
+    """Θ given, or generated from the noise z: all networks in one call, or one by one."""
+    return {
+        "eval batched": lambda: target(x, theta),
+        "eval looped": lambda: [target(x, t) for t in theta],
+        "gen batched": lambda: target(x, hypernet.strategy(z)),
+        "gen looped": lambda: [
+            target(x, hypernet.strategy(z[i : i + 1])[0]) for i in range(len(z))
+        ],
+    }
+
+
+def loop_rows(samples: int, rate: float, rounds: int) -> tuple[list, float]:
+    """Per case: Θ given (evaluation) and Θ generated too, batched vs a loop, and the bound."""
+    rows, worst_diff = [], 0.0
+    for sizes, inputs in LOOP_CASES:
+        hv.seed_everything(0)
+        target = hv.MLPTarget(sizes)
+        hypernet = hv.HyperNetwork(target, conditioning="noise", strategy="one-shot")
+        x = torch.linspace(-5, 5, inputs).unsqueeze(1)
+        z = hypernet.embed(samples, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            theta = hypernet.strategy(z)  # (S, P): the same Θ for both paths
+            worst_diff = max(
+                worst_diff,
+                (target(x, theta) - torch.stack([target(x, t) for t in theta])).abs().max().item(),
+            )
+            fns = loop_paths(target, hypernet, x, z, theta)
+            stats = interleaved_ms(fns, rounds=rounds, calls=1)
+        bound = samples * mlp_flops(sizes, inputs) / (rate * 1e6)  # ms, evaluation only
+        name = f"{'-'.join(map(str, sizes))}, {inputs} inputs"
+        for what in ("eval", "gen"):
+            batched, looped = stats[f"{what} batched"][0], stats[f"{what} looped"][0]
+            kind = "evaluate Θ" if what == "eval" else "generate Θ and evaluate"
+            rows.append(
+                [name, kind, spread(stats[f"{what} batched"]), spread(stats[f"{what} looped"]),
+                 looped / batched, looped / bound]
+            )  # fmt: skip
+    return rows, worst_diff
+
+
+def loop_section(samples: int = 256, rounds: int = 7) -> str:
+    """`samples` networks in one batched call vs a Python loop of calls, per network size."""
+    torch.set_num_threads(2)
+    rate = matmul_gflops()
+    rows, diff = loop_rows(samples, rate, rounds)
+    headers = ("MLP target", "work", "batched (ms)", "looped (ms)", "speed-up",
+               "most a batch could gain")  # fmt: skip
+    return (
+        f"{samples} noise-conditioned one-shot networks, under torch.no_grad: the same Θ "
+        f"evaluated in one call or in a loop of {samples} calls, and Θ generated too (one call, "
+        f"or one generation and evaluation per network). Median (min–max) of {rounds} "
+        f"interleaved rounds. *Most a batch could gain*: the loop's time over the batch's FLOP "
+        f"bound (the evaluation's FLOPs at this machine's batched-matmul rate, {rate:.0f} "
+        "GFLOP/s): no batched call can beat that ratio.\n\n"
+        + markdown_table(headers, rows)
+        + f"\n\nMax abs difference between batched and looped outputs: {diff:.1e}."
+    )
