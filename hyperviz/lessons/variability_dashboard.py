@@ -125,7 +125,10 @@ class WidthExplorer(Dashboard):
         figure = subplot_figure(2, cols, titles, specs=specs, row_heights=[0.45, 0.55])
         self.weights.add(figure)
         self.fit_panel.add(figure)
-        figure.update_layout(height=520, margin=dict(l=40, r=20, t=40, b=30))
+        # A white plot area: a shallower target's unused heatmap slot (axes hidden) leaves no box.
+        figure.update_layout(
+            height=520, margin=dict(l=40, r=20, t=40, b=30), template="plotly_white"
+        )
         return figure
 
     def draw(self, state: WidthState) -> None:
