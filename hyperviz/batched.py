@@ -16,7 +16,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from hyperviz.checks import check_positive_int
-from hyperviz.progress import ProgressBar
+from hyperviz.progress import REFRESH_EVERY, ProgressBar
 
 
 def adam(parameters: Sequence[torch.Tensor], lr: float) -> torch.optim.Adam:
@@ -55,7 +55,7 @@ def train_jointly(
         losses.sum().backward()
         optimiser.step()
         record.append(losses.detach())
-        if step % 25 == 0 or step == steps - 1:
+        if (step + 1) % REFRESH_EVERY == 0 or step == steps - 1:
             bar.update(step + 1, losses.median().item())
     if bar is not None:
         bar.close()

@@ -28,7 +28,7 @@ from hyperviz.claims import measured
 from hyperviz.data import TaskFamily, sinusoid_curve
 from hyperviz.evaluation import curve_errors, predict
 from hyperviz.hypernetwork import HyperNetwork
-from hyperviz.progress import ProgressBar
+from hyperviz.progress import REFRESH_EVERY, ProgressBar
 from hyperviz.targets import MLPTarget, TargetNetwork
 from hyperviz.training import History, prediction_loss, single_threaded, train
 
@@ -260,7 +260,10 @@ def train_target_sets(
             losses.sum().backward()
             optimiser.step()
             history.append(losses.detach())
-            bar.update(step + 1, losses.detach().median().item())
+            if (
+                step + 1
+            ) % REFRESH_EVERY == 0 or step == steps - 1:  # the bar redraws no more often
+                bar.update(step + 1, losses.detach().median().item())
     bar.close()
     with torch.no_grad():
         for k, hypernet in enumerate(hypernets):
