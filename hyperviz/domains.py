@@ -3,16 +3,24 @@
 `rotate(images, angles)` turns every image by every angle at once: (A, N, 1, H, W) for A
 angles. A family of domains is then the same labelled images under different angles: the
 labels stay, the inputs move (a covariate shift).
+`digit_domains(angles)` is the bundled digits under each angle, and `pretrain_upright` trains
+one MLP per seed on the upright ones, the pretrained network that notebooks 09 and 12 adapt.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from hyperviz.checks import as_float_tensor, check_finite
+from hyperviz.data import load_digits_tensors
+from hyperviz.models import DNN
+from hyperviz.seeds import fit_seeds
+from hyperviz.targets import MLPTarget
 
 
 def _settings(name: str, values: object) -> torch.Tensor:
@@ -54,3 +62,49 @@ def rotate(images: torch.Tensor, angles: object) -> torch.Tensor:
     )
     turned = F.grid_sample(images.repeat(a, 1, 1, 1), grid, align_corners=False)
     return turned.unflatten(0, (a, n))
+
+
+@dataclass(frozen=True)
+class Domains:
+    """Digits under every angle: x (A, N, 64) flattened images, y (N,) labels (shared)."""
+
+    angles: tuple[int, ...]
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def digit_domains(angles: Sequence[int]) -> Domains:
+    """The bundled digits (train/test split of seed 0), turned by each angle (degrees)."""
+    x_train, y_train, x_test, y_test = load_digits_tensors(seed=0)
+    flat = [rotate(x, angles).flatten(2) for x in (x_train, x_test)]
+    return Domains(tuple(angles), flat[0], y_train, flat[1], y_test)
+
+
+def pretrain_upright(
+    seeds: Sequence[int],
+    domains: Domains,
+    sizes: Sequence[int],
+    steps: int = 300,
+    lr: float = 3e-3,
+    batch_size: int | None = None,
+) -> tuple[MLPTarget, torch.Tensor]:
+    """One MLP of `sizes` per seed on the upright digits (one batch): its target and Θ (K, P).
+
+    `batch_size` images per step (None: all of them)."""
+    if 0 not in domains.angles:
+        raise ValueError(f"domains has angles {list(domains.angles)}; pretraining needs angle 0")
+    target = MLPTarget(list(sizes))
+    runs = fit_seeds(
+        lambda seed: DNN(target, seed=seed),
+        list(seeds),
+        domains.x_train[domains.angles.index(0)],
+        domains.y_train,
+        loss="cross-entropy",
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        description="pretraining on upright digits",
+    )
+    return target, torch.stack([model.theta.detach() for model in runs.models])

@@ -23,7 +23,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from hyperviz.batched import Stacked
-from hyperviz.checks import check_choice, check_positive_int, check_seed
+from hyperviz.checks import as_float_tensor, check_choice, check_positive_int, check_seed
 from hyperviz.conditioning import Context
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.tables import aligned
@@ -113,8 +113,10 @@ class PartlyGenerated(nn.Module):
         missing = sorted(set(names) - set(thetas))
         if missing:
             raise ValueError(f"thetas has no Θ for parts {missing}; give one for each of {names}")
+        first = thetas[names[0]]
+        x = as_float_tensor("x", x, dtype=first.dtype, device=first.device)  # checked once
         for i, name in enumerate(names):
-            out = run_part(self.parts[name], x, thetas[name])
+            out = run_part(self.parts[name], x, thetas[name], trusted=True)
             x = x + out if name in self.residual else out
             if i < len(names) - 1:
                 x = self.act(x)
@@ -139,7 +141,9 @@ class PartlyGenerated(nn.Module):
         return aligned(["part", "mode", "Θ per network", "learnable"], rows)
 
 
-def run_part(target: TargetNetwork, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+def run_part(
+    target: TargetNetwork, x: torch.Tensor, theta: torch.Tensor, trusted: bool = False
+) -> torch.Tensor:
     """`target` on x with Θ of shape (..., P): its leading axes are networks, run as one batch.
 
     Θ (P,): one network; every leading axis of x holds examples. Θ (*L, P): prod(L) networks;
@@ -155,10 +159,10 @@ def run_part(target: TargetNetwork, x: torch.Tensor, theta: torch.Tensor) -> tor
         )
     nets, size = theta.shape[:-1], theta.shape[-1]
     if not nets:
-        out = target(x.flatten(0, lead), theta)
+        out = target(x.flatten(0, lead), theta, trusted)
         return out.reshape(*x.shape[: lead + 1], *out.shape[1:])
     if lead == 0:
-        return target(x, theta.reshape(-1, size)).unflatten(0, nets)
+        return target(x, theta.reshape(-1, size), trusted).unflatten(0, nets)
     if lead < len(nets) and x.shape[:lead] == nets[:lead]:  # shared along the other axes
         one = x.shape[lead:]
         x = x.reshape(*x.shape[:lead], *[1] * (len(nets) - lead), *one).expand(*nets, *one)
@@ -169,7 +173,7 @@ def run_part(target: TargetNetwork, x: torch.Tensor, theta: torch.Tensor) -> tor
             f"axes {tuple(nets)}, or the first of them (inputs shared along the rest), or none"
         )
     per_net = x.reshape(nets.numel(), -1, *x.shape[lead + 1 :])
-    out = target(per_net, theta.reshape(-1, size))
+    out = target(per_net, theta.reshape(-1, size), trusted)
     return out.reshape(*x.shape[: lead + 1], *out.shape[2:])
 
 

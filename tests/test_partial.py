@@ -157,3 +157,13 @@ def test_split_mlp_gives_the_whole_mlp_back():
 def test_bad_input_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_inputs_are_checked_once_at_the_top_then_trusted():
+    model = trunk_and_head(generated=False)
+    bad = torch.rand(3, 6)
+    bad[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="x"):
+        model(bad)
+    out = model(torch.rand(3, 6).double())  # converted once, to Θ's dtype
+    assert out.dtype == torch.float32 and out.shape == (3, 3)

@@ -20,13 +20,11 @@ import torch.nn.functional as F
 
 from hyperviz.batched import train_jointly
 from hyperviz.checks import check_positive_int, check_positive_number
-from hyperviz.data import load_digits_tensors
-from hyperviz.domains import rotate
+from hyperviz.domains import Domains, digit_domains, pretrain_upright
 from hyperviz.hypernetwork import HyperNetwork
-from hyperviz.models import DNN, count_learnable
+from hyperviz.models import count_learnable
 from hyperviz.partial import PartlyGenerated, StackedParts, run_part, split_mlp
 from hyperviz.progress import progress_stage
-from hyperviz.seeds import fit_seeds
 from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget
 from hyperviz.training import single_threaded
@@ -58,24 +56,6 @@ class Setup:
                 f"source_angles={list(self.source_angles)} must include 0 (the pretraining "
                 f"domain) and lie among angles={list(self.angles)}"
             )
-
-
-@dataclass(frozen=True)
-class Domains:
-    """Digits under every angle: x (A, N, 64) flattened images, y (N,) labels (shared)."""
-
-    angles: tuple[int, ...]
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
-def digit_domains(angles: Sequence[int]) -> Domains:
-    """The bundled digits (train/test split of seed 0), turned by each angle (degrees)."""
-    x_train, y_train, x_test, y_test = load_digits_tensors(seed=0)
-    flat = [rotate(x, angles).flatten(2) for x in (x_train, x_test)]
-    return Domains(tuple(angles), flat[0], y_train, flat[1], y_test)
 
 
 @dataclass
@@ -124,22 +104,6 @@ class DomainResult:
         return self.cross.gather(2, picked.expand(len(self.seeds), -1).unsqueeze(2)).squeeze(2)
 
 
-def pretrain(seeds: Sequence[int], domains: Domains, steps: int = 300, lr: float = 3e-3):
-    """One MLP 64-64-32-10 per seed on upright digits (one batch): its target and Θ (K, P)."""
-    target = MLPTarget([64, 64, 32, CLASSES])
-    runs = fit_seeds(
-        lambda seed: DNN(target, seed=seed),
-        list(seeds),
-        domains.x_train[domains.angles.index(0)],
-        domains.y_train,
-        loss="cross-entropy",
-        steps=steps,
-        lr=lr,
-        description="pretraining on upright digits",
-    )
-    return target, torch.stack([model.theta.detach() for model in runs.models])
-
-
 def run_experiment(seeds: Sequence[int] = (0, 1, 2), **options) -> DomainResult:
     """Pretrain the trunks, train the three heads on the source angles, score every angle.
 
@@ -154,7 +118,7 @@ def run_experiment(seeds: Sequence[int] = (0, 1, 2), **options) -> DomainResult:
 def _run(seeds: list[int], setup: Setup) -> DomainResult:
     domains, a = digit_domains(setup.angles), len(setup.angles)
     source = torch.tensor([angle in setup.source_angles for angle in setup.angles])
-    full, thetas = pretrain(seeds, domains, setup.pretrain_steps)
+    full, thetas = pretrain_upright(seeds, domains, [64, 64, 32, CLASSES], setup.pretrain_steps)
     (trunk, trunk_thetas), (head, _) = split_mlp(full, thetas, layers=2)
 
     def build(k: int, generated: bool) -> PartlyGenerated:

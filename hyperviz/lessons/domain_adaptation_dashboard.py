@@ -19,7 +19,8 @@ import plotly.graph_objects as go
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hyperviz.lessons.domain_adaptation import CLASSES, METHODS, DomainResult, Domains
+from hyperviz.domains import Domains
+from hyperviz.lessons.domain_adaptation import CLASSES, METHODS, DomainResult
 from hyperviz.viz.dashboard import Dashboard
 from hyperviz.viz.live import keyed, subplot_figure
 from hyperviz.viz.panels import PALETTE, WeightMaps, WeightRow, as_array, weight_maps
