@@ -135,3 +135,14 @@ def test_the_dashboard_draws_every_array_and_its_static_picture(result):
     figure = dash.draw_static(dash.state)
     assert len(figure.axes) == 3
     plt.close(figure)
+
+
+def test_final_losses_and_distances_read_the_right_runs(result):
+    k, s = 2, 2
+    for i, method in enumerate(METHODS):
+        columns = result.losses[-20:, i * k * s : (i + 1) * k * s]
+        torch.testing.assert_close(result.final_losses(method)[1, 0], columns[:, s].mean())
+    trained, new = result.distances_from_centre()
+    assert trained.shape == (2, 6) and new.shape == (2, 2, 3)
+    centre = result.embeddings[1, -1].mean(dim=0)
+    torch.testing.assert_close(new[1, 0, 2], (result.new_embeddings[1, 0, 2] - centre).norm())

@@ -40,7 +40,7 @@ class Setup:
     """The experiment's knobs: tasks, labelled images per task, sizes and training."""
 
     angles: tuple[int, ...] = tuple(range(15, 360, 30))  # one task per angle
-    sizes: tuple[int, ...] = (4, 16, 64)  # labelled images per task
+    sizes: tuple[int, ...] = (4, 64)  # labelled images per task
     new_angles: tuple[int, ...] = tuple(range(30, 360, 60))  # tasks that come later
     new_sizes: tuple[int, ...] = (1, 4, 16, 64)  # labelled images per new task
     new_steps: int = 200
@@ -113,6 +113,20 @@ class AdapterResult:
     def new_mean(self, method: str) -> torch.Tensor:
         """(K, S_new): accuracy averaged over the new tasks."""
         return self.new_accuracy[method].mean(dim=-1)
+
+    def final_losses(self, method: str, window: int = 20) -> torch.Tensor:
+        """(K, S): a method's training loss on the tasks, mean of the last `window` steps."""
+        k, s = len(self.seeds), len(self.setup.sizes)
+        i = METHODS.index(method)
+        return self.losses[-window:, i * k * s : (i + 1) * k * s].mean(dim=0).view(k, s)
+
+    def distances_from_centre(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """How far task embeddings lie from the trained tasks' mean embedding (the hypernet
+        trained with the most labels): trained tasks (K, T), new tasks (K, S_new, T_new)."""
+        trained = self.embeddings[:, -1]
+        centre = trained.mean(dim=1, keepdim=True)
+        new = (self.new_embeddings - centre.unsqueeze(1)).norm(dim=-1)
+        return (trained - centre).norm(dim=-1), new
 
 
 NEW_METHODS = ("new embedding", "new separate adapters", "the shared adapter as is")

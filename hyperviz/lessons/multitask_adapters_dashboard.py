@@ -95,11 +95,12 @@ class NewTaskExplorer(Dashboard):
         trained = go.Scatter(mode="markers+text", marker=dict(size=7, color="grey"),
                              textposition="top center", textfont_size=9)  # fmt: skip
         figure.add_trace(keyed(trained, "trained", "trained tasks' embeddings"), row=1, col=3)
-        new = go.Scatter(mode="markers+text", marker=dict(size=11, symbol="star",
-                         color=COLOURS[NEW_METHODS[0]]), textposition="bottom center",
-                         textfont_size=9)  # fmt: skip
+        star = dict(size=11, symbol="star", color=COLOURS[NEW_METHODS[0]])
+        new = go.Scatter(mode="markers", marker=star, hoverinfo="text")  # too close to label
         figure.add_trace(keyed(new, "new", "new tasks' embeddings"), row=1, col=3)
-        figure.update_xaxes(title_text="new task: digits turned by (°)", dtick=60, row=1, col=1)
+        figure.update_xaxes(
+            title_text="new task: digits turned by (°)", tickvals=self.new_angles, row=1, col=1
+        )
         figure.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
         figure.update_xaxes(type="log", tickvals=self.sizes, title_text="labelled images per task",
                             row=1, col=2)  # fmt: skip
@@ -108,6 +109,7 @@ class NewTaskExplorer(Dashboard):
         figure.update_yaxes(title_text="main axis 2", row=1, col=3)
         figure.update_annotations(font_size=12)
         figure.update_layout(
+            width=840,  # three panels: wider than plotly's default 700 px, within a laptop's cell
             height=460,
             margin=dict(l=50, r=20, t=40, b=40),
             legend=dict(orientation="h", x=0, y=-0.2, yanchor="top", font_size=10),
@@ -184,8 +186,6 @@ class NewTaskExplorer(Dashboard):
             ax.annotate(text, (px, py), fontsize=7, ha="center", va="bottom")
         ax.scatter(state.new[:, 0], state.new[:, 1], s=70, marker="*",
                    color=COLOURS[NEW_METHODS[0]])  # fmt: skip
-        for (px, py), text in zip(state.new, self.new_text, strict=True):
-            ax.annotate(text, (px, py), fontsize=7, ha="center", va="top")
         ax.set(xlabel="main axis 1", ylabel="main axis 2")
 
     def describe(self, state: LabelState) -> str:
