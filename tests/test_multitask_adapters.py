@@ -10,6 +10,7 @@ from hyperviz.lessons.multitask_adapters import (
     METHODS,
     NEW_METHODS,
     Setup,
+    _starts,
     accuracy_table,
     run_experiment,
 )
@@ -85,6 +86,8 @@ def test_a_zero_adapter_is_the_pretrained_network(result):
     [
         ({"angles": (0, 30)}, "not 0"),
         ({"new_angles": (15,)}, "repeat some of angles"),
+        ({"angles": (15, 45, 15)}, "repeats an angle"),
+        ({"new_lr": 0.0}, "new_lr=0.0"),
         ({"sizes": (16, 4)}, "must be increasing"),
         ({"new_sizes": (0, 4)}, "new_sizes"),
         ({"steps": 0}, "steps=0"),
@@ -146,3 +149,14 @@ def test_final_losses_and_distances_read_the_right_runs(result):
     assert trained.shape == (2, 6) and new.shape == (2, 2, 3)
     centre = result.embeddings[1, -1].mean(dim=0)
     torch.testing.assert_close(new[1, 0, 2], (result.new_embeddings[1, 0, 2] - centre).norm())
+
+
+def test_each_seed_starts_from_its_own_draws_whatever_the_other_seeds():
+    setup = Setup()
+    alone, together = (
+        _starts(setup, [1], (2, 3), offset=1),
+        _starts(setup, [0, 1], (2, 3), offset=1),
+    )
+    assert together.shape == (2, 2, 3, setup.adapter.num_params)
+    torch.testing.assert_close(alone[0], together[1])
+    assert not torch.equal(together[0], together[1])

@@ -13,6 +13,7 @@ ways to get them, trained on the same images, every seed and data size as one ba
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ class Setup:
     new_angles: tuple[int, ...] = tuple(range(30, 360, 60))  # tasks that come later
     new_sizes: tuple[int, ...] = (1, 4, 16, 64)  # labelled images per new task
     new_steps: int = 200
+    new_lr: float = 3e-2  # for the new tasks: an embedding must travel ~3 in new_steps (see notebook)
     width: int = 64  # of the pretrained network's hidden layers
     bottleneck: int = 8  # of every adapter: width -> bottleneck -> width
     task_dim: int = 8  # the embedding a task adds to the hypernet
@@ -60,6 +62,7 @@ class Setup:
         check_positive_int("pretrain_steps", self.pretrain_steps)
         check_positive_int("pretrain_batch", self.pretrain_batch)
         check_positive_number("lr", self.lr)
+        check_positive_number("new_lr", self.new_lr)
         for name in ("angles", "new_angles"):
             angles = getattr(self, name)
             if not angles or 0 in angles:
@@ -67,6 +70,10 @@ class Setup:
                     f"{name}={list(angles)}: give at least one task angle, and not 0 "
                     "(the upright digits the network was pretrained on)"
                 )
+        for name in ("angles", "new_angles"):
+            angles = getattr(self, name)
+            if len(set(angles)) != len(angles):
+                raise ValueError(f"{name}={list(angles)} repeats an angle")
         if set(self.angles) & set(self.new_angles):
             raise ValueError(f"new_angles={list(self.new_angles)} repeat some of angles")
         for name in ("sizes", "new_sizes"):
@@ -178,11 +185,13 @@ class _Tasks:
             for g in (torch.Generator().manual_seed(seed + 7919 * first) for seed in seeds)
         ])  # fmt: skip
 
-    def batch(self, sizes: Sequence[int], size: int, draw: torch.Generator):
-        """x (K, S, T, B, 64), y (K, S, T, B): each (seed, size, task) draws from its labels."""
+    def batch(self, sizes: Sequence[int], size: int, draws: Sequence[torch.Generator]):
+        """x (K, S, T, B, 64), y (K, S, T, B): each (seed, size, task) draws from its labels,
+        seed k with its own generator `draws[k]`."""
         k, t = self.labelled.shape[:2]
         size_of = torch.tensor(list(sizes)).view(1, -1, 1, 1)
-        at = (torch.rand(k, len(sizes), t, size, generator=draw) * size_of).long()
+        at = torch.stack([torch.rand(len(sizes), t, size, generator=g) for g in draws])
+        at = (at * size_of).long()
         picks = self.labelled.unsqueeze(1).expand(k, len(sizes), t, -1).gather(3, at)
         task = torch.arange(t).view(1, 1, t, 1)
         return self.x_train[task, picks], self.y_train[picks]
@@ -198,11 +207,8 @@ def _run(seeds: list[int], setup: Setup) -> AdapterResult:
     network = adapted_network(setup, full, thetas[0])
     frozen = {name: theta for name, (_, theta) in part_thetas(full, thetas).items()}
     tasks = _Tasks(seeds, domains, 1, t, max(setup.sizes))
-    generator = torch.Generator().manual_seed(seeds[0])
-    separate = bottleneck_start(setup.adapter, k * s * t * n_layers, generator)
-    separate = separate.view(k, s, t, n_layers, -1).requires_grad_()
-    one = bottleneck_start(setup.adapter, k * s * n_layers, generator)
-    one = one.view(k, s, 1, n_layers, -1).requires_grad_()
+    separate = _starts(setup, seeds, (s, t, n_layers), offset=1).requires_grad_()
+    one = _starts(setup, seeds, (s, 1, n_layers), offset=2).requires_grad_()
     hypernets = Stacked([
         AdapterHypernet(setup.adapter, t, n_layers, setup.task_dim, hidden=setup.hidden,
                         seed=1000 * seed + i)
@@ -216,10 +222,10 @@ def _run(seeds: list[int], setup: Setup) -> AdapterResult:
     def run(x: torch.Tensor, adapter: torch.Tensor) -> torch.Tensor:
         return network.run(x, {**frozen, **_per_layer(adapter)})
 
-    draw = torch.Generator().manual_seed(seeds[0] + 1)
+    draws = _generators(seeds, offset=3)
 
     def losses_fn(step: int) -> torch.Tensor:
-        x, y = tasks.batch(setup.sizes, setup.batch, draw)
+        x, y = tasks.batch(setup.sizes, setup.batch, draws)
         return torch.cat([_losses(run(x, theta), y) for theta in adapters().values()])
 
     parameters = [separate, one, *hypernets.params.values()]
@@ -263,9 +269,7 @@ def _new_tasks(seeds, setup, domains, run, hypernet, one):
     base, phi = hypernet
     start = phi["task_embedding.weight"].mean(dim=1)  # (K, task_dim): the trained tasks' mean
     embeddings = start[:, None, None].expand(k, s, t, -1).clone().requires_grad_()
-    generator = torch.Generator().manual_seed(seeds[0] + 2)
-    separate = bottleneck_start(setup.adapter, k * s * t * len(LAYERS), generator)
-    separate = separate.view(k, s, t, len(LAYERS), -1).requires_grad_()
+    separate = _starts(setup, seeds, (s, t, len(LAYERS)), offset=4).requires_grad_()
 
     def written() -> torch.Tensor:
         def write(p: dict, z: torch.Tensor) -> torch.Tensor:
@@ -273,13 +277,13 @@ def _new_tasks(seeds, setup, domains, run, hypernet, one):
 
         return vmap(write)(phi, embeddings)  # (K, S, T, L, P)
 
-    draw = torch.Generator().manual_seed(seeds[0] + 3)
+    draws = _generators(seeds, offset=5)
 
     def losses_fn(step: int) -> torch.Tensor:
-        x, y = tasks.batch(setup.new_sizes, setup.batch, draw)
+        x, y = tasks.batch(setup.new_sizes, setup.batch, draws)
         return torch.cat([_losses(run(x, written()), y), _losses(run(x, separate), y)])
 
-    train_jointly(losses_fn, [embeddings, separate], setup.new_steps, setup.lr, "new tasks")
+    train_jointly(losses_fn, [embeddings, separate], setup.new_steps, setup.new_lr, "new tasks")
     with torch.no_grad():
         x_test = tasks.x_test.expand(k, s, -1, -1, -1)
         adapters = (written(), separate, one[:, None].expand(k, s, t, -1, -1))
@@ -288,6 +292,18 @@ def _new_tasks(seeds, setup, domains, run, hypernet, one):
             for m, theta in zip(NEW_METHODS, adapters, strict=True)
         }
     return accuracy, embeddings.detach()
+
+
+def _generators(seeds: list[int], offset: int) -> list[torch.Generator]:
+    """One generator per seed, so that seed k's run does not depend on the other seeds."""
+    return [torch.Generator().manual_seed(10_000 * offset + seed) for seed in seeds]
+
+
+def _starts(setup: Setup, seeds: list[int], shape: tuple[int, ...], offset: int) -> torch.Tensor:
+    """(K, *shape, P) adapters at zero output, each seed's from its own generator."""
+    count = math.prod(shape)
+    starts = [bottleneck_start(setup.adapter, count, g) for g in _generators(seeds, offset)]
+    return torch.stack(starts).view(len(seeds), *shape, -1)
 
 
 def _per_layer(theta: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -315,7 +331,9 @@ def accuracy_table(result: AdapterResult, new: bool = False) -> str:
 
     setup = result.setup
     if new:
-        added = dict(zip(NEW_METHODS, result.added_per_task.values(), strict=True))
+        per_task = result.added_per_task
+        added = {NEW_METHODS[0]: per_task[METHODS[0]], NEW_METHODS[1]: per_task[METHODS[1]],
+                 NEW_METHODS[2]: 0}  # fmt: skip
         sizes, methods, mean = setup.new_sizes, NEW_METHODS, result.new_mean
     else:
         added, sizes, methods, mean = result.added_per_task, setup.sizes, METHODS, result.mean

@@ -102,8 +102,8 @@ class NewTaskExplorer(Dashboard):
             title_text="new task: digits turned by (°)", tickvals=self.new_angles, row=1, col=1
         )
         figure.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
-        figure.update_xaxes(type="log", tickvals=self.sizes, title_text="labelled images per task",
-                            row=1, col=2)  # fmt: skip
+        axis = dict(type="log", tickvals=self.sizes, title_text="labelled images per new task")
+        figure.update_xaxes(**axis, row=1, col=2)
         figure.update_yaxes(range=[0, 1.02], row=1, col=2)
         figure.update_xaxes(title_text="main axis 1", row=1, col=3)
         figure.update_yaxes(title_text="main axis 2", row=1, col=3)
@@ -174,7 +174,7 @@ class NewTaskExplorer(Dashboard):
                        edgecolors="k")  # fmt: skip
         labels.set_xscale("log")
         labels.set_xticks(self.sizes, [str(n) for n in self.sizes])
-        labels.set(xlabel="labelled images per task", ylim=(0, 1.02))
+        labels.set(xlabel="labelled images per new task", ylim=(0, 1.02))
         self._draw_plane(plane, state)
         for ax, key in zip((tasks, labels, plane), TITLES, strict=True):
             ax.set_title(titles[key], fontsize=9)
