@@ -45,7 +45,7 @@ class Setup:
     new_angles: tuple[int, ...] = tuple(range(30, 360, 60))  # tasks that come later
     new_sizes: tuple[int, ...] = (1, 4, 16, 64)  # labelled images per new task
     new_steps: int = 200
-    new_lr: float = 3e-2  # for the new tasks: an embedding must travel ~3 in new_steps (see notebook)
+    new_lr: float = 3e-2  # new tasks: an embedding must travel ~3 in new_steps (notebook 12)
     width: int = 64  # of the pretrained network's hidden layers
     bottleneck: int = 8  # of every adapter: width -> bottleneck -> width
     task_dim: int = 8  # the embedding a task adds to the hypernet
