@@ -16,19 +16,14 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from hyperviz.checks import check_positive_int
+from hyperviz.optim import Adam
 from hyperviz.progress import REFRESH_EVERY, ProgressBar
 
 
-def adam(parameters: Sequence[torch.Tensor], lr: float) -> torch.optim.Adam:
-    """Adam, fused into one kernel where this torch build has it (the same update, faster).
-
-    Adam is elementwise, so K stacked copies get K independent Adams; the fused kernel differs
-    from the plain one by float rounding only.
-    """
-    try:
-        return torch.optim.Adam(parameters, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # older torch: no fused Adam on CPU
-        return torch.optim.Adam(parameters, lr=lr)
+def adam(parameters: Sequence[torch.Tensor], lr: float) -> Adam:
+    """Adam over all stacked parameters at once, through torch's fused kernel where it has one
+    (`hyperviz.optim.Adam`). Adam is elementwise, so K stacked copies get K independent Adams."""
+    return Adam(parameters, lr=lr, fused=True)
 
 
 def train_jointly(

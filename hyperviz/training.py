@@ -35,6 +35,7 @@ from hyperviz.checks import (
     check_seed,
 )
 from hyperviz.conditioning import Context
+from hyperviz.optim import Adam
 from hyperviz.progress import ProgressBar
 from hyperviz.targets import TargetNetwork
 
@@ -143,7 +144,7 @@ def train(
     if not parameters:
         raise ValueError(f"model {type(model).__name__} has no parameters to train")
     torch.manual_seed(seed)
-    optimiser = torch.optim.Adam(parameters, lr=lr)
+    optimiser = Adam(parameters, lr=lr)  # torch.optim.Adam's update, without its imports
     history = History()
     bar = ProgressBar(steps, description, show=progress)
     for step in range(steps):

@@ -22,6 +22,7 @@ from hyperviz.data import sinusoid_curve, sinusoid_tasks
 from hyperviz.evaluation import dense_grid, predict
 from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.models import DNN, HyperDNN
+from hyperviz.optim import Adam
 from hyperviz.progress import progress_stage
 from hyperviz.seeds import SeedRuns, fit_seeds
 from hyperviz.targets import MLPTarget, TargetNetwork
@@ -147,7 +148,7 @@ def step_times(
     Alternating the two models' steps exposes both to the same machine load.
     """
     models = {name: make_model(name, target, seed=0) for name in MODELS}
-    optimisers = {name: torch.optim.Adam(m.parameters(), lr=1e-4) for name, m in models.items()}
+    optimisers = {name: Adam(m.parameters(), lr=1e-4) for name, m in models.items()}
     times: dict[str, list[float]] = {name: [] for name in MODELS}
     with single_threaded():
         for _ in range(repeats + 3):  # the first 3 rounds warm up

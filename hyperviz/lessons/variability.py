@@ -28,6 +28,7 @@ from hyperviz.claims import measured
 from hyperviz.data import TaskFamily, sinusoid_curve
 from hyperviz.evaluation import curve_errors, predict
 from hyperviz.hypernetwork import HyperNetwork
+from hyperviz.optim import Adam
 from hyperviz.progress import REFRESH_EVERY, ProgressBar
 from hyperviz.targets import MLPTarget, TargetNetwork
 from hyperviz.training import History, prediction_loss, single_threaded, train
@@ -249,7 +250,7 @@ def train_target_sets(
         return (torch.stack(losses) * weights).sum()
 
     batched = vmap(copy_loss)
-    optimiser = torch.optim.Adam(list(params.values()), lr=lr)
+    optimiser = Adam(list(params.values()), lr=lr)
     history = []
     # Every copy generates every target at each step: that many networks count towards a bar.
     bar = ProgressBar(steps, "target sets", copies=len(hypernets) * len(everything))
