@@ -27,7 +27,7 @@ from hyperviz.conditioning import TaskConditioner
 from hyperviz.data import POLYNOMIALS, load_digits_tensors, polynomial_tasks
 from hyperviz.models import DNN
 from hyperviz.progress import progress_stage
-from hyperviz.stacking import _losses
+from hyperviz.stacking import copy_losses
 from hyperviz.targets import TargetNetwork
 from hyperviz.training import LOSSES
 
@@ -181,7 +181,7 @@ def train_sequence(
                 theta = _weights(stacks, t, t)  # (K, t + 1, P); only e_t and Φ get gradients
                 x, y = _minibatch(tasks, t, k, batch_size, generator)
                 prediction = target.batched_forward(x, theta[:, t], 0 if batch_size else None)
-                task_loss = _losses(prediction, y if batch_size else y.unsqueeze(0), tasks.loss)
+                task_loss = copy_losses(prediction, y if batch_size else y.unsqueeze(0), tasks.loss)
                 return task_loss + output_regulariser(theta[:, :t], anchors, betas)
 
             losses.append(train_jointly(losses_fn, parameters, steps, lr, f"task {t + 1}"))

@@ -87,7 +87,9 @@ class StackedCopies:
             y = y.unsqueeze(1)  # (K, 1, b, ...): the copy's examples for each of its S networks
         prediction = self.target(x, thetas.reshape(-1, thetas.shape[-1]))
         prediction = prediction.reshape(self.k, *sets, *prediction.shape[1:])
-        return _losses(prediction, y if idx is not None else y.unsqueeze(0), self.loss_name), thetas
+        return copy_losses(
+            prediction, y if idx is not None else y.unsqueeze(0), self.loss_name
+        ), thetas
 
     def _generate(self) -> torch.Tensor:
         """The K Θ from one vmapped call of weights(); the buffers as it left them."""
@@ -147,8 +149,9 @@ def _restore_tensor_attributes(attributes: list[tuple[nn.Module, dict]]) -> None
                     delattr(module, name)
 
 
-def _losses(prediction: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """`prediction_loss` of each copy, (K,), from predictions with a leading K axis."""
+def copy_losses(prediction: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """`prediction_loss` of each copy, (K,), from predictions with a leading K axis (y: shared,
+    or with the same leading axes)."""
     k = prediction.shape[0]
     if loss == "mse":
         squared = F.mse_loss(prediction, y.expand_as(prediction), reduction="none")

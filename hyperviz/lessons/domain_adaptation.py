@@ -25,12 +25,14 @@ from hyperviz.hypernetwork import HyperNetwork
 from hyperviz.models import count_learnable
 from hyperviz.partial import PartlyGenerated, StackedParts, run_part, split_mlp
 from hyperviz.progress import progress_stage
+from hyperviz.stacking import copy_losses
 from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget
 from hyperviz.training import single_threaded
 
 METHODS = ("generated head", "shared head", "own head")
 CLASSES = 10
+LOSS = "cross-entropy"
 
 
 @dataclass(frozen=True)
@@ -149,9 +151,11 @@ def _run(seeds: list[int], setup: Setup) -> DomainResult:
         sets = x_source[domain_rows, unlabelled]  # each source domain's images, no labels
         return torch.cat(
             [
-                _losses(hyper(x, sets), y),
-                _losses(shared(x.flatten(1, 2)), y),
-                _losses(own_heads(domains.x_train[all_rows, own].flatten(0, 1)), y_of(own)),
+                copy_losses(hyper(x, sets), y, LOSS),
+                copy_losses(shared(x.flatten(1, 2)), y.flatten(1, 2), LOSS),
+                copy_losses(
+                    own_heads(domains.x_train[all_rows, own].flatten(0, 1)), y_of(own), LOSS
+                ),
             ]
         )
 
@@ -265,9 +269,3 @@ def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor,
     correct = (logits.argmax(-1) == labels).float()
     one_hot = F.one_hot(labels, CLASSES).float()
     return correct.mean(-1), (correct @ one_hot) / one_hot.sum(0)
-
-
-def _losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of each copy (the leading axis) over all its examples."""
-    flat = F.cross_entropy(logits.reshape(-1, CLASSES), labels.reshape(-1), reduction="none")
-    return flat.view(logits.shape[0], -1).mean(1)

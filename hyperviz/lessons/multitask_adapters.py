@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
 from hyperviz.adapters import AdapterHypernet, bottleneck_start
@@ -27,12 +26,14 @@ from hyperviz.checks import check_positive_int, check_positive_number
 from hyperviz.domains import Domains, digit_domains, pretrain_upright
 from hyperviz.partial import PartlyGenerated, split_mlp
 from hyperviz.progress import progress_stage
+from hyperviz.stacking import copy_losses
 from hyperviz.tables import aligned
 from hyperviz.targets import MLPTarget
 from hyperviz.training import single_threaded
 
 METHODS = ("hypernet adapters", "separate adapters", "one shared adapter")
 CLASSES = 10
+LOSS = "cross-entropy"  # each (seed, size) run's loss: stacking.copy_losses
 LAYERS = ("adapter1", "adapter2")  # after the first and the second hidden layer
 
 
@@ -226,7 +227,12 @@ def _run(seeds: list[int], setup: Setup) -> AdapterResult:
 
     def losses_fn(step: int) -> torch.Tensor:
         x, y = tasks.batch(setup.sizes, setup.batch, draws)
-        return torch.cat([_losses(run(x, theta), y) for theta in adapters().values()])
+        return torch.cat(
+            [
+                copy_losses(run(x, theta).flatten(0, 1), y.flatten(0, 1), LOSS)
+                for theta in adapters().values()
+            ]
+        )
 
     parameters = [separate, one, *hypernets.params.values()]
     losses = train_jointly(losses_fn, parameters, setup.steps, setup.lr, "adapters, all tasks")
@@ -281,7 +287,12 @@ def _new_tasks(seeds, setup, domains, run, hypernet, one):
 
     def losses_fn(step: int) -> torch.Tensor:
         x, y = tasks.batch(setup.new_sizes, setup.batch, draws)
-        return torch.cat([_losses(run(x, written()), y), _losses(run(x, separate), y)])
+        return torch.cat(
+            [
+                copy_losses(run(x, a).flatten(0, 1), y.flatten(0, 1), LOSS)
+                for a in (written(), separate)
+            ]
+        )
 
     train_jointly(losses_fn, [embeddings, separate], setup.new_steps, setup.new_lr, "new tasks")
     with torch.no_grad():
@@ -309,12 +320,6 @@ def _starts(setup: Setup, seeds: list[int], shape: tuple[int, ...], offset: int)
 def _per_layer(theta: torch.Tensor) -> dict[str, torch.Tensor]:
     """Adapters (..., L, P) as one Θ (..., P) per adapter part."""
     return {name: theta[..., i, :] for i, name in enumerate(LAYERS)}
-
-
-def _losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of each (seed, size) copy, over its tasks and examples: (K · S,)."""
-    ce = F.cross_entropy(logits.flatten(0, -2), labels.flatten(), reduction="none")
-    return ce.view(labels.shape[0] * labels.shape[1], -1).mean(1)
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
